@@ -1,0 +1,215 @@
+"""The ``compat`` profile: provider quirks rewritten to the canonical wire form.
+
+Each rewrite is recorded as a warning-severity `Violation` with its own code, so that a
+validator can say what was odd about a payload it accepted. The caller's mapping is never
+modified. The quirks (see docs/codec.md): camelCase keys, capitalised or upper-case
+statuses, ISO-8601 and numeric-string timestamps, ``""`` file ids, null request counts,
+and a null or missing ``endpoint``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ._errors import Severity, Violation
+from ._jsonpath import ROOT, child
+from ._record import TIMESTAMP_FIELDS, Batch, Status
+
+__all__ = ["COMPAT_CODES", "normalize"]
+
+#: Every normalisation code the ``compat`` profile can record, with what it means.
+COMPAT_CODES: dict[str, str] = {
+    "compat.camel_case": "a camelCase key was renamed to its snake_case wire name",
+    "compat.status_case": "a status in another casing was read as the canonical value",
+    "compat.timestamp_iso": "an ISO-8601 timestamp was read as the Unix second it falls in",
+    "compat.timestamp_string": "a timestamp written as a numeric string was read as an integer",
+    "compat.file_id_empty": "an empty-string file id was read as null",
+    "compat.count_null": "a null request count was read as 0",
+    "compat.endpoint_null": "endpoint is null",
+    "compat.endpoint_missing": "endpoint is missing",
+}
+
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,]\d+)?"
+    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?\Z"
+)
+_NUMERIC = re.compile(r"\d+(?:\.\d+)?\Z")
+_WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[\s-]+")
+_STATUS_VALUES = {status.value for status in Status}
+_FILE_IDS = ("output_file_id", "error_file_id")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+@attrs.frozen
+class _Shape:
+    """The wire keys of one record class, its camelCase aliases, and its nested records."""
+
+    aliases: dict[str, str]
+    children: dict[str, tuple[_Shape, bool]]  # key -> (shape, is an array of it)
+
+
+def _record_class(tp: Any) -> tuple[type | None, bool]:
+    args = [arg for arg in typing.get_args(tp) if arg is not type(None)] or [tp]
+    inner = args[0]
+    if typing.get_origin(inner) is list:
+        element = typing.get_args(inner)[0]
+        return (element if attrs.has(element) else None), True
+    return (inner if isinstance(inner, type) and attrs.has(inner) else None), False
+
+
+def _shape(cl: type) -> _Shape:
+    hints = typing.get_type_hints(cl)
+    names = [
+        a.name for a in attrs.fields(cl) if a.name not in {"extra", "omitted", "normalizations"}
+    ]
+    children = {}
+    for name in names:
+        nested, is_array = _record_class(hints[name])
+        if nested is not None:
+            children[name] = (_shape(nested), is_array)
+    aliases = {_camel(name): name for name in names if _camel(name) != name}
+    return _Shape(aliases, children)
+
+
+_BATCH_SHAPE = _shape(Batch)
+
+
+def _note(notes: list[Violation], code: str, path: str, message: str) -> None:
+    notes.append(Violation(code, path, message, Severity.WARNING))
+
+
+def _rename(value: Any, shape: _Shape, path: str, notes: list[Violation]) -> Any:
+    if not isinstance(value, Mapping):
+        return value
+    out: dict[str, Any] = {}
+    spelled: dict[str, str] = {}  # wire key -> the key as the source wrote it, for paths
+    for key, item in value.items():
+        snake = shape.aliases.get(key)
+        if snake is not None and snake not in value:
+            _note(notes, "compat.camel_case", child(path, key), f"key {key!r} read as {snake!r}")
+            spelled[snake] = key
+            key = snake
+        out[key] = item
+    for key, (nested, is_array) in shape.children.items():
+        if key not in out:
+            continue
+        item = out[key]
+        where = child(path, spelled.get(key, key))
+        if is_array and isinstance(item, list):
+            out[key] = [_rename(e, nested, child(where, i), notes) for i, e in enumerate(item)]
+        elif not is_array:
+            out[key] = _rename(item, nested, where, notes)
+    return out
+
+
+def _iso_seconds(text: str) -> int | None:
+    match = _ISO.match(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, _zulu, sign, off_h, off_m = match.groups()
+    try:
+        seconds = calendar.timegm(
+            (int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0)
+        )
+    except (ValueError, OverflowError):  # pragma: no cover - timegm checks little
+        return None
+    if not (
+        1 <= int(month) <= 12
+        and 1 <= int(day) <= 31
+        and int(hour) < 24
+        and int(minute) < 60
+        and int(second) < 61
+    ):
+        return None
+    if sign is not None:
+        offset = int(off_h) * 3600 + int(off_m) * 60
+        seconds -= offset if sign == "+" else -offset
+    # The fraction is dropped: the result is the whole second the instant falls in.
+    return seconds
+
+
+def _timestamp(value: str, path: str, notes: list[Violation]) -> Any:
+    if _NUMERIC.match(value):
+        seconds = int(value.split(".")[0])
+        _note(notes, "compat.timestamp_string", path, f"numeric string {value!r} read as {seconds}")
+        return seconds
+    instant = _iso_seconds(value)
+    if instant is None:
+        return value
+    _note(notes, "compat.timestamp_iso", path, f"ISO-8601 time {value!r} read as {instant}")
+    return instant
+
+
+def _status(value: str) -> str:
+    return _WORD_BREAK.sub("_", value.strip()).lower()
+
+
+def normalize(value: Any) -> tuple[Any, list[Violation], frozenset[str]]:
+    """Rewrite the quirks of `value` to canonical form.
+
+    Returns:
+        The rewritten value (a new dict; `value` is left alone), the warnings that say
+        what was rewritten, and the optional keys the result must keep omitted.
+    """
+    notes: list[Violation] = []
+    if not isinstance(value, Mapping):
+        return value, notes, frozenset()
+    out = _rename(value, _BATCH_SHAPE, ROOT, notes)
+
+    status = out.get("status")
+    if isinstance(status, str) and status not in _STATUS_VALUES:
+        canonical = _status(status)
+        if canonical in _STATUS_VALUES:
+            _note(
+                notes,
+                "compat.status_case",
+                child(ROOT, "status"),
+                f"status {status!r} read as {canonical!r}",
+            )
+            out["status"] = canonical
+
+    for key in TIMESTAMP_FIELDS:
+        stamp = out.get(key)
+        if type(stamp) is str:
+            out[key] = _timestamp(stamp, child(ROOT, key), notes)
+
+    for key in _FILE_IDS:
+        if out.get(key) == "":
+            _note(notes, "compat.file_id_empty", child(ROOT, key), f"{key} '' read as null")
+            out[key] = None
+
+    counts = out.get("request_counts")
+    if isinstance(counts, Mapping) and any(
+        counts.get(k, 0) is None for k in ("total", "completed", "failed")
+    ):
+        counts = dict(counts)
+        for key in ("total", "completed", "failed"):
+            if key in counts and counts[key] is None:
+                where = child(child(ROOT, "request_counts"), key)
+                _note(notes, "compat.count_null", where, f"request_counts.{key} null read as 0")
+                counts[key] = 0
+        out["request_counts"] = counts
+
+    absent: frozenset[str] = frozenset()
+    if "endpoint" not in out:
+        _note(
+            notes,
+            "compat.endpoint_missing",
+            child(ROOT, "endpoint"),
+            "endpoint is missing; read as null",
+        )
+        out["endpoint"] = None
+        absent = frozenset({"endpoint"})
+    elif out["endpoint"] is None:
+        _note(notes, "compat.endpoint_null", child(ROOT, "endpoint"), "endpoint is null")
+    return out, notes, absent

@@ -1,0 +1,89 @@
+"""The exception tree and the `Violation` record every report is made of."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+import attrs
+
+__all__ = ["ArgumentError", "BatchfsmError", "PayloadError", "Severity", "Violation"]
+
+
+class Severity(str, enum.Enum):
+    """How bad a violation is: an ``error`` makes a payload invalid, a ``warning`` does not."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@attrs.frozen(slots=True)
+class Violation:
+    """One problem found in a payload, at one place in it.
+
+    Attributes:
+        code: A stable dotted name for the rule that was broken (``field.type``).
+        path: Where, as a JSONPath (``$.request_counts.total``).
+        message: What was expected and what was found instead.
+        severity: Whether the problem makes the payload invalid.
+    """
+
+    code: str
+    path: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message} [{self.code}]"
+
+
+class BatchfsmError(Exception):
+    """The base of every exception batchfsm raises for something its caller did."""
+
+
+class PayloadError(BatchfsmError, ValueError):
+    """A payload could not be decoded into (or encoded from) a `Batch`.
+
+    Every problem found is in `violations`, not just the first.
+
+    Attributes:
+        violations: Each problem with its JSONPath and stable code.
+        batch_id: The payload's ``id`` when one could be read, else None.
+    """
+
+    violations: tuple[Violation, ...]
+    batch_id: str | None
+
+    def __init__(self, violations: Iterable[Violation], batch_id: str | None = None) -> None:
+        self.violations = tuple(violations)
+        self.batch_id = batch_id
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        subject = f"batch {self.batch_id!r}" if self.batch_id is not None else "payload"
+        count = len(self.violations)
+        noun = "problem" if count == 1 else "problems"
+        listed = "; ".join(str(v) for v in self.violations)
+        return f"{count} {noun} in {subject}: {listed}"
+
+    def __reduce__(self) -> tuple[type[PayloadError], tuple[tuple[Violation, ...], str | None]]:
+        return (type(self), (self.violations, self.batch_id))
+
+
+class ArgumentError(BatchfsmError, TypeError, ValueError):
+    """A function was called with an argument of the wrong type or an unknown value.
+
+    It is a `TypeError` and a `ValueError`, so either builtin catches it.
+
+    Attributes:
+        argument: The name of the offending parameter.
+        reason: What was expected and what was given.
+    """
+
+    def __init__(self, argument: str, reason: str) -> None:
+        self.argument = argument
+        self.reason = reason
+        super().__init__(f"bad argument {argument!r}: {reason}")
+
+    def __reduce__(self) -> tuple[type[ArgumentError], tuple[str, str]]:
+        return (type(self), (self.argument, self.reason))
