@@ -10,14 +10,18 @@ unknown keys at top level and nested), the per-call time of
 * msgspec (the floor): ``msgspec.json.Decoder(BatchStruct).decode(raw)`` /
   ``msgspec.json.Encoder().encode(struct)``, with Structs mirroring the wire object.
 
-Each measurement times a batch of N calls sized to take ~10 ms. All implementations are
-timed interleaved in one process: every round visits every payload and, within it, every
-implementation in an order rotated per round, so drift (CPU frequency, other load) hits
-all of them alike. The table shows the median across rounds and the batchfsm/openai and
-msgspec/openai ratios; the summary gives their geometric means against the targets
-(loads <= 1.5x openai, goal 1.0x; dumps <= 1.0x openai). The exit code is 0 regardless.
+Each measurement times a batch of N calls sized to take ~10 ms (5 ms with --quick). All
+implementations are timed interleaved in one process: every round visits every payload
+and, within it, every implementation in an order rotated per round, so drift (CPU
+frequency, other load) hits all of them alike. The table shows the median across rounds,
+the batchfsm/openai and msgspec/openai ratios, and how many bytes each encoder writes
+(they differ in whether absent keys come back as nulls and unknown keys are kept). The
+summary gives the geometric means of the ratios against the targets (loads <= 1.5x openai,
+goal 1.0x; dumps <= 1.0x openai), and, as a cross-check, the same means computed from
+per-round ratios ("paired"). The exit code is 0 regardless of the verdicts.
 
-Run it from the repository root, with the ``bench`` extra installed (openai, msgspec)::
+Run it from the repository root, with batchfsm importable (installed, or ``PYTHONPATH=.``)
+and the ``bench`` extra installed (openai, msgspec)::
 
     python bench/bench_codec.py                  # 15 rounds, well under two minutes
     python bench/bench_codec.py --quick          # smoke run

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 import batchfsm
 from batchfsm import ArgumentError, Batch, PayloadError, Status
-from tests.wire import STAMP_KEYS, json_values, wire_batches
+
+from wire import STAMP_KEYS, json_values, wire_batches
 
 PAYLOADS = Path(__file__).parent / "payloads"
 CANONICAL = (

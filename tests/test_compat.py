@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 import batchfsm
 from batchfsm import PayloadError, Severity, Status
 from batchfsm._compat import COMPAT_CODES
-from tests.wire import wire_batches
+
+from wire import wire_batches
 
 PAYLOADS = Path(__file__).parent / "payloads"
 
