@@ -1,8 +1,20 @@
 """batchfsm: the lifecycle of an OpenAI-style Batch object, as data and as a state machine."""
 
 from ._codec import PROFILES, dumps, loads, structure, unstructure
-from ._errors import ArgumentError, BatchfsmError, PayloadError, Severity, Violation
+from ._engine import Lifecycle, TransitionHook
+from ._errors import (
+    ArgumentError,
+    BatchfsmError,
+    GuardError,
+    HookError,
+    IllegalTransition,
+    PayloadError,
+    Severity,
+    TransitionError,
+    Violation,
+)
 from ._record import (
+    ENDPOINTS,
     Batch,
     BatchError,
     BatchErrors,
@@ -12,6 +24,7 @@ from ._record import (
     Status,
     Usage,
 )
+from ._table import EVENTS, IDEMPOTENT, TERMINAL, TRANSITIONS, Provenance, Transition
 
 __version__ = "0.1.0"
 
@@ -21,13 +34,26 @@ __all__ = [
     "BatchError",
     "BatchErrors",
     "BatchfsmError",
+    "ENDPOINTS",
+    "EVENTS",
+    "GuardError",
+    "HookError",
+    "IDEMPOTENT",
+    "IllegalTransition",
     "InputTokensDetails",
+    "Lifecycle",
     "OutputTokensDetails",
     "PROFILES",
     "PayloadError",
+    "Provenance",
     "RequestCounts",
     "Severity",
     "Status",
+    "TERMINAL",
+    "TRANSITIONS",
+    "Transition",
+    "TransitionError",
+    "TransitionHook",
     "Usage",
     "Violation",
     "dumps",

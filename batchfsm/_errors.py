@@ -7,7 +7,17 @@ from collections.abc import Iterable
 
 import attrs
 
-__all__ = ["ArgumentError", "BatchfsmError", "PayloadError", "Severity", "Violation"]
+__all__ = [
+    "ArgumentError",
+    "BatchfsmError",
+    "GuardError",
+    "HookError",
+    "IllegalTransition",
+    "PayloadError",
+    "Severity",
+    "TransitionError",
+    "Violation",
+]
 
 
 class Severity(str, enum.Enum):
@@ -87,3 +97,75 @@ class ArgumentError(BatchfsmError, TypeError, ValueError):
 
     def __reduce__(self) -> tuple[type[ArgumentError], tuple[str, str]]:
         return (type(self), (self.argument, self.reason))
+
+
+class TransitionError(BatchfsmError):
+    """An event could not be applied to a batch; the batch is exactly as it was.
+
+    Attributes:
+        batch_id: The batch's id.
+        status: The batch's status when the event was refused (its wire string).
+        event: The refused event.
+    """
+
+    def __init__(self, batch_id: str, status: str, event: str, message: str) -> None:
+        self.batch_id = batch_id
+        self.status = status
+        self.event = event
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[type[TransitionError], tuple[object, ...]]:
+        return (type(self), (self.batch_id, self.status, self.event, str(self)))
+
+
+class IllegalTransition(TransitionError):
+    """The event is not allowed from the batch's status (under the lifecycle's profile).
+
+    Attributes:
+        allowed: The events the status does allow, sorted.
+    """
+
+    def __init__(self, batch_id: str, status: str, event: str, allowed: Iterable[str]) -> None:
+        self.allowed = tuple(sorted(allowed))
+        listed = ", ".join(self.allowed) or "none: the status is final"
+        message = f"cannot {event} {batch_id}: status is {status} (allowed: {listed})"
+        super().__init__(batch_id, status, event, message)
+
+    def __reduce__(self) -> tuple[type[TransitionError], tuple[object, ...]]:
+        return (type(self), (self.batch_id, self.status, self.event, self.allowed))
+
+
+class GuardError(TransitionError, ValueError):
+    """The event is allowed from the status, but a condition it needs does not hold.
+
+    Attributes:
+        condition: A stable name of the unmet condition (``counts.unaccounted``).
+        detail: What was found, with the numbers.
+    """
+
+    def __init__(self, batch_id: str, status: str, event: str, condition: str, detail: str) -> None:
+        self.condition = condition
+        self.detail = detail
+        message = f"cannot {event} {batch_id} ({status}): {detail} [{condition}]"
+        super().__init__(batch_id, status, event, message)
+
+    def __reduce__(self) -> tuple[type[TransitionError], tuple[object, ...]]:
+        return (type(self), (self.batch_id, self.status, self.event, self.condition, self.detail))
+
+
+class HookError(TransitionError):
+    """A transition hook raised; the transition was rolled back and the hook's exception
+    is the ``__cause__``.
+
+    Attributes:
+        hook: The hook that raised.
+    """
+
+    def __init__(self, batch_id: str, status: str, event: str, hook: object) -> None:
+        self.hook = hook
+        name = getattr(hook, "__qualname__", repr(hook))
+        message = f"hook {name} raised on {event} of {batch_id}; the {event} was rolled back"
+        super().__init__(batch_id, status, event, message)
+
+    def __reduce__(self) -> tuple[type[TransitionError], tuple[object, ...]]:
+        return (type(self), (self.batch_id, self.status, self.event, self.hook))

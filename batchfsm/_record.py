@@ -2,7 +2,7 @@
 
 The top-level `Batch` is mutable on purpose: the engine changes ``status`` and the
 timestamps in place, and transitions writes the state attribute with ``setattr``, so a
-frozen record cannot be driven (see docs/design.md). Every record keeps the keys it does
+frozen record cannot be driven (see docs/engine.md). Every record keeps the keys it does
 not know in ``extra`` and remembers in ``omitted`` which optional keys the source left
 out, so that encoding gives back what was decoded.
 """
@@ -157,4 +157,18 @@ TIMESTAMP_FIELDS: tuple[str, ...] = (
 #: The keys the OpenAI spec requires on every batch object.
 REQUIRED_FIELDS: frozenset[str] = frozenset(
     {"id", "object", "endpoint", "input_file_id", "completion_window", "status", "created_at"}
+)
+
+#: The endpoints OpenAI's create call accepts (docs/research.md §1).
+ENDPOINTS: frozenset[str] = frozenset(
+    {
+        "/v1/responses",
+        "/v1/chat/completions",
+        "/v1/embeddings",
+        "/v1/completions",
+        "/v1/moderations",
+        "/v1/images/generations",
+        "/v1/images/edits",
+        "/v1/videos",
+    }
 )

@@ -1,0 +1,526 @@
+"""The engine: one shared transitions machine that drives any number of `Batch` records.
+
+transitions keeps per-model state in the model itself when a machine is shared and events
+are fired with ``machine.events[name].trigger(record)``; records are never registered with
+``add_model`` (which costs kilobytes per record, refuses slotted classes and confuses
+records equal by value; see docs/engine.md). Each event is check-and-apply atomic per
+batch under a striped lock, so events on different batches do not wait for each other.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+import attrs
+from transitions import Machine, MachineError
+
+from ._errors import ArgumentError, GuardError, HookError, IllegalTransition, TransitionError
+from ._record import (
+    ENDPOINTS,
+    TIMESTAMP_FIELDS,
+    Batch,
+    BatchError,
+    BatchErrors,
+    RequestCounts,
+    Status,
+)
+from ._strict import INT64_MAX
+from ._table import EVENTS, IDEMPOTENT, INITIAL, Transition, carried_stamps, transitions_for
+
+__all__ = ["Lifecycle", "TransitionHook"]
+
+_PROFILES = ("strict", "openai", "compat")
+_STRIPES = 64
+_WINDOW = re.compile(r"([1-9][0-9]{0,5})h\Z")
+
+
+class TransitionHook(Protocol):
+    """Called after each change a `Lifecycle` makes: ``hook(batch, event, source, dest)``.
+
+    ``source`` is None for ``create``. A hook that raises rolls the change back.
+    """
+
+    def __call__(self, batch: Batch, event: str, source: Status | None, dest: Status) -> None: ...
+
+
+def _wall_clock() -> int:
+    return int(time.time())
+
+
+def _new_id() -> str:
+    return "batch_" + secrets.token_hex(16)
+
+
+def _counts(batch: Batch) -> RequestCounts:
+    return batch.request_counts if batch.request_counts is not None else RequestCounts()
+
+
+def _file_id(name: str, value: object) -> str | None:
+    if value is None or (type(value) is str and value):
+        return value
+    raise ArgumentError(name, f"expected a non-empty file id or None, got {value!r}")
+
+
+def _count(name: str, value: object) -> int:
+    if type(value) is int and 0 <= value <= INT64_MAX:
+        return value
+    raise ArgumentError(name, f"expected a non-negative integer, got {value!r}")
+
+
+Changes = dict[str, Any]
+_NO_COUNTS = RequestCounts()
+
+
+class Lifecycle:
+    """Drives `Batch` records through the lifecycle table: only legal changes, each stamped.
+
+    Args:
+        clock: A zero-argument callable returning Unix seconds as an int; the wall clock
+            by default. A stamp is never earlier than the batch's latest stamp, so a clock
+            that steps back cannot break the order of stamps (the stamp is clamped).
+        profile: ``strict`` allows only the edges OpenAI documents; ``openai`` (default)
+            and ``compat`` also the tolerated ones.
+        id_factory: Makes the id of each new batch; ``batch_`` + 32 hex digits by default.
+        hooks: Called after each change, in order; see `TransitionHook`.
+
+    Raises:
+        ArgumentError: for an unknown profile.
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], int] | None = None,
+        *,
+        profile: str = "openai",
+        id_factory: Callable[[], str] | None = None,
+        hooks: Iterable[TransitionHook] = (),
+    ) -> None:
+        if profile not in _PROFILES:
+            raise ArgumentError("profile", f"expected one of {_PROFILES}, got {profile!r}")
+        self.profile = profile
+        self._clock = clock if clock is not None else _wall_clock
+        self._id_factory = id_factory if id_factory is not None else _new_id
+        self._hooks: list[TransitionHook] = list(hooks)
+        self.transitions: tuple[Transition, ...] = transitions_for(profile)
+        self._edges = {(t.event, t.source): t for t in self.transitions}
+        # Per status, a getter of the stamps it may carry (ordered, created_at twice so
+        # that attrgetter always returns a tuple): the latest of them clamps a new stamp.
+        self._carried = {
+            status: operator.attrgetter(*sorted(stamps, key=TIMESTAMP_FIELDS.index), "created_at")
+            for status, stamps in carried_stamps(self.transitions).items()
+            if stamps
+        }
+        self._allowed = {
+            status: tuple(
+                sorted(
+                    {t.event for t in self.transitions if t.source is status}
+                    | {event for event, source in IDEMPOTENT if source is status}
+                )
+            )
+            for status in Status
+        }
+        self._machine = Machine(
+            model=None,
+            states=Status,
+            transitions=[
+                {"trigger": t.event, "source": t.source, "dest": t.dest} for t in self.transitions
+            ],
+            initial=INITIAL,
+            auto_transitions=False,
+            model_attribute="status",
+            ignore_invalid_triggers=False,
+        )
+        self._triggers: dict[str, Callable[[Batch], bool]] = {
+            name: self._machine.events[name].trigger
+            for name in EVENTS
+            if name in self._machine.events
+        }
+        self._locks = tuple(threading.RLock() for _ in range(_STRIPES))
+
+    # -- creation ----------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        input_file_id: str,
+        endpoint: str,
+        completion_window: str = "24h",
+        metadata: Mapping[str, str] | None = None,
+        model: str | None = None,
+    ) -> Batch:
+        """A new batch in ``validating``, created now and due ``completion_window`` later.
+
+        Raises:
+            ArgumentError: for an empty file id, an unknown window, metadata that OpenAI
+                would refuse (more than 16 pairs, keys over 64 or values over 512
+                characters, non-strings), or, under ``strict``, an unknown endpoint.
+            HookError: when a hook raised; the batch is not returned.
+        """
+        if _file_id("input_file_id", input_file_id) is None:
+            raise ArgumentError("input_file_id", "expected a non-empty file id, got None")
+        if type(endpoint) is not str or not endpoint:
+            raise ArgumentError("endpoint", f"expected an endpoint path, got {endpoint!r}")
+        if self.profile == "strict" and endpoint not in ENDPOINTS:
+            known = ", ".join(sorted(ENDPOINTS))
+            raise ArgumentError("endpoint", f"expected one of {known}, got {endpoint!r}")
+        window = self._window_seconds(completion_window)
+        if model is not None and type(model) is not str:
+            raise ArgumentError("model", f"expected a string or None, got {model!r}")
+        pairs = self._metadata(metadata)
+        created = self._now()
+        batch_id = self._id_factory()
+        if type(batch_id) is not str or not batch_id:
+            raise ArgumentError(
+                "id_factory", f"must return a non-empty string, returned {batch_id!r}"
+            )
+        batch = Batch(
+            id=batch_id,
+            endpoint=endpoint,
+            model=model,
+            input_file_id=input_file_id,
+            completion_window=completion_window,
+            status=INITIAL,
+            created_at=created,
+            expires_at=created + window,
+            request_counts=RequestCounts(),
+            metadata=pairs,
+        )
+        for hook in self._hooks:
+            try:
+                hook(batch, "create", None, INITIAL)
+            except Exception as exc:
+                raise HookError(batch.id, INITIAL.value, "create", hook) from exc
+        return batch
+
+    def _window_seconds(self, window: object) -> int:
+        match = _WINDOW.match(window) if type(window) is str else None
+        if match is None or (self.profile == "strict" and window != "24h"):
+            expected = "'24h'" if self.profile == "strict" else "hours such as '24h'"
+            raise ArgumentError("completion_window", f"expected {expected}, got {window!r}")
+        return int(match.group(1)) * 3600
+
+    @staticmethod
+    def _metadata(metadata: Mapping[str, str] | None) -> dict[str, str] | None:
+        if metadata is None:
+            return None
+        if not isinstance(metadata, Mapping):
+            raise ArgumentError("metadata", f"expected a mapping, got {type(metadata).__name__}")
+        if len(metadata) > 16:
+            raise ArgumentError("metadata", f"at most 16 pairs, got {len(metadata)}")
+        for key, value in metadata.items():
+            if type(key) is not str or len(key) > 64:
+                raise ArgumentError(
+                    "metadata", f"keys are strings of at most 64 characters: {key!r}"
+                )
+            if type(value) is not str or len(value) > 512:
+                shown = value if type(value) is not str else value[:20] + "…"
+                raise ArgumentError(
+                    "metadata", f"values are strings of at most 512 characters: {key!r}: {shown!r}"
+                )
+        return dict(metadata)
+
+    # -- events ------------------------------------------------------------------------
+
+    def start(self, batch: Batch, total: int | None = None) -> None:
+        """validating → in_progress; ``total``, when given, becomes ``request_counts.total``."""
+        if total is None:
+            self._fire(batch, "start", None)
+            return
+        _count("total", total)
+
+        def prepare(batch: Batch, now: int) -> Changes:
+            counts = _counts(batch)
+            done = counts.completed + counts.failed
+            if total < done:
+                raise self._guard(
+                    batch,
+                    "start",
+                    "counts.below_progress",
+                    f"total {total} is less than completed + failed = {done}",
+                )
+            return {"request_counts": attrs.evolve(counts, total=total)}
+
+        self._fire(batch, "start", prepare)
+
+    def fail(self, batch: Batch, errors: Sequence[BatchError]) -> None:
+        """→ failed, storing `errors` (at least one) in ``batch.errors``."""
+        if isinstance(errors, (str, bytes)) or not isinstance(errors, Sequence):
+            raise ArgumentError("errors", f"expected a sequence of BatchError, got {errors!r}")
+        for error in errors:
+            if not isinstance(error, BatchError):
+                raise ArgumentError("errors", f"expected BatchError items, got {error!r}")
+        data = list(errors)
+
+        def prepare(batch: Batch, now: int) -> Changes:
+            if not data:
+                raise self._guard(
+                    batch, "fail", "errors.empty", "a failed batch needs at least one error"
+                )
+            return {"errors": BatchErrors(object="list", data=data)}
+
+        self._fire(batch, "fail", prepare)
+
+    def finalize(self, batch: Batch) -> None:
+        """in_progress → finalizing, once every request is accounted for."""
+        self._fire(batch, "finalize", self._check_accounted)
+
+    def _check_accounted(self, batch: Batch, now: int) -> Changes:
+        counts = batch.request_counts or _NO_COUNTS
+        if counts.completed + counts.failed != counts.total:
+            raise self._guard(
+                batch,
+                "finalize",
+                "counts.unaccounted",
+                f"completed {counts.completed} + failed {counts.failed} = "
+                f"{counts.completed + counts.failed}, but total is {counts.total}",
+            )
+        return {}
+
+    def complete(
+        self, batch: Batch, output_file_id: str | None = None, error_file_id: str | None = None
+    ) -> None:
+        """finalizing → completed, with the files the counts call for."""
+        files = self._files(output_file_id, error_file_id)
+
+        def prepare(batch: Batch, now: int) -> Changes:
+            counts = _counts(batch)
+            output = files.get("output_file_id", batch.output_file_id)
+            errors = files.get("error_file_id", batch.error_file_id)
+            if counts.completed > 0 and output is None:
+                raise self._guard(
+                    batch,
+                    "complete",
+                    "files.output_missing",
+                    f"{counts.completed} requests completed, but there is no output_file_id",
+                )
+            if counts.failed > 0 and errors is None:
+                raise self._guard(
+                    batch,
+                    "complete",
+                    "files.error_missing",
+                    f"{counts.failed} requests failed, but there is no error_file_id",
+                )
+            return dict(files)
+
+        self._fire(batch, "complete", prepare)
+
+    def expire(
+        self,
+        batch: Batch,
+        output_file_id: str | None = None,
+        error_file_id: str | None = None,
+        *,
+        now: int | None = None,
+    ) -> None:
+        """→ expired, once the clock (or `now`) has reached ``expires_at``.
+
+        Partial result files may be given.
+        """
+        files = self._files(output_file_id, error_file_id)
+
+        def prepare(batch: Batch, now: int) -> Changes:
+            deadline = batch.expires_at
+            if deadline is None:
+                raise self._guard(
+                    batch, "expire", "expires_at.missing", "the batch has no expires_at"
+                )
+            if now < deadline:
+                raise self._guard(
+                    batch,
+                    "expire",
+                    "expires_at.not_due",
+                    f"the clock reads {now}, expires_at is {deadline} ({deadline - now} s to go)",
+                )
+            return dict(files)
+
+        self._fire(batch, "expire", prepare, now)
+
+    def cancel(self, batch: Batch) -> None:
+        """→ cancelling; on a batch already cancelling or cancelled, nothing happens."""
+        self._fire(batch, "cancel", None)
+
+    def finish_cancel(
+        self, batch: Batch, output_file_id: str | None = None, error_file_id: str | None = None
+    ) -> None:
+        """cancelling → cancelled; partial result files may be given."""
+        files = self._files(output_file_id, error_file_id)
+        self._fire(batch, "finish_cancel", (lambda batch, now: dict(files)) if files else None)
+
+    def record_progress(self, batch: Batch, completed: int = 0, failed: int = 0) -> None:
+        """Add finished and failed requests to the counts of an in-progress batch.
+
+        Raises:
+            IllegalTransition: unless the batch is in progress.
+            GuardError: if the counts would pass ``total``.
+            ArgumentError: for a negative or non-integer delta.
+        """
+        _count("completed", completed)
+        _count("failed", failed)
+        self._check_batch(batch)
+        with self._lock(batch):
+            if batch.status is not Status.IN_PROGRESS:
+                raise IllegalTransition(
+                    batch.id, batch.status.value, "record_progress", self._allowed[batch.status]
+                )
+            counts = _counts(batch)
+            done = counts.completed + completed + counts.failed + failed
+            if done > counts.total:
+                raise self._guard(
+                    batch,
+                    "record_progress",
+                    "counts.exceeds_total",
+                    f"completed {counts.completed}+{completed} + failed {counts.failed}+{failed} "
+                    f"= {done} would pass total {counts.total}",
+                )
+            if completed or failed:
+                batch.request_counts = attrs.evolve(
+                    counts, completed=counts.completed + completed, failed=counts.failed + failed
+                )
+
+    def allowed_events(self, batch: Batch) -> tuple[str, ...]:
+        """The events `batch` accepts in its status, sorted (a no-op cancel included)."""
+        self._check_batch(batch)
+        return self._allowed[batch.status]
+
+    def expire_overdue(self, batches: Iterable[Batch], now: int | None = None) -> list[Batch]:
+        """Expire every batch whose deadline has passed, for a scheduler's sweep.
+
+        Batches that cannot expire (no deadline, not yet due, or in a status that does not
+        allow it, including one another thread moved on meanwhile) are left alone.
+
+        Returns:
+            The batches this call expired, in the order given.
+        """
+        moment = self._now() if now is None else _count("now", now)
+        expired = []
+        for batch in batches:
+            self._check_batch(batch)
+            if ("expire", batch.status) not in self._edges:
+                continue
+            if batch.expires_at is None or moment < batch.expires_at:
+                continue
+            try:
+                self.expire(batch, now=moment)
+            except TransitionError:
+                continue
+            expired.append(batch)
+        return expired
+
+    # -- hooks and diagram -------------------------------------------------------------
+
+    def on_transition(self, hook: TransitionHook) -> TransitionHook:
+        """Add a hook (usable as a decorator); hooks run in the order they were added."""
+        if not callable(hook):
+            raise ArgumentError("hook", f"expected a callable, got {hook!r}")
+        self._hooks.append(hook)
+        return hook
+
+    def diagram(self, format: str = "mermaid") -> str:
+        """The lifecycle this engine drives, drawn by transitions' mermaid engine.
+
+        Tolerated edges carry ``(tolerated)`` in their label.
+        """
+        from ._diagram import mermaid
+
+        if format != "mermaid":
+            raise ArgumentError("format", f"expected 'mermaid', got {format!r}")
+        return mermaid(self.transitions)
+
+    # -- the machinery -----------------------------------------------------------------
+
+    def _lock(self, batch: Batch) -> threading.RLock:
+        # Object ids are 16-byte aligned; the low bits carry no information.
+        return self._locks[(id(batch) >> 4) % _STRIPES]
+
+    def _now(self) -> int:
+        now = self._clock()
+        if type(now) is not int or not 0 <= now <= INT64_MAX:
+            raise ArgumentError(
+                "clock", f"must return non-negative int Unix seconds, returned {now!r}"
+            )
+        return now
+
+    @staticmethod
+    def _check_batch(batch: Batch) -> None:
+        if not isinstance(batch, Batch):
+            raise ArgumentError("batch", f"expected a Batch, got {type(batch).__name__}")
+        if type(batch.status) is not Status:
+            raise ArgumentError(
+                "batch", f"batch {batch.id!r} has status {batch.status!r}, not a Status"
+            )
+
+    @staticmethod
+    def _files(output_file_id: str | None, error_file_id: str | None) -> Changes:
+        files: Changes = {}
+        if output_file_id is None and error_file_id is None:
+            return files
+        if _file_id("output_file_id", output_file_id) is not None:
+            files["output_file_id"] = output_file_id
+        if _file_id("error_file_id", error_file_id) is not None:
+            files["error_file_id"] = error_file_id
+        return files
+
+    @staticmethod
+    def _guard(batch: Batch, event: str, condition: str, detail: str) -> GuardError:
+        return GuardError(batch.id, batch.status.value, event, condition, detail)
+
+    def _fire(
+        self,
+        batch: Batch,
+        event: str,
+        prepare: Callable[[Batch, int], Changes] | None,
+        now: int | None = None,
+    ) -> None:
+        if type(batch) is not Batch or type(batch.status) is not Status:
+            self._check_batch(batch)
+        lock = self._locks[(id(batch) >> 4) % _STRIPES]
+        lock.acquire()
+        try:
+            source = batch.status
+            edge = self._edges.get((event, source))
+            if edge is None:
+                if (event, source) in IDEMPOTENT:
+                    return
+                raise IllegalTransition(batch.id, source.value, event, self._allowed[source])
+            if now is None:
+                now = self._clock()
+                if type(now) is not int or not 0 <= now <= INT64_MAX:
+                    self._now()  # raises the clock's ArgumentError
+            # Everything that can fail happens before the first write.
+            changes = prepare(batch, now) if prepare is not None else {}
+            # Clamped: a clock that stepped back never puts a stamp before an earlier one.
+            stamps = self._carried[source](batch)
+            try:
+                latest = max(stamps)
+            except TypeError:  # some stamp is None (a batch decoded from a sparse payload)
+                latest = max(filter(None, stamps), default=0)
+            changes[edge.stamp] = now if now >= latest else latest
+            saved = {name: getattr(batch, name) for name in changes} if self._hooks else None
+            try:
+                moved = self._triggers[event](batch)
+            except MachineError:  # pragma: no cover - the table check above rules it out
+                moved = False
+            if not moved:  # pragma: no cover
+                raise IllegalTransition(batch.id, source.value, event, self._allowed[source])
+            for name, value in changes.items():
+                setattr(batch, name, value)
+            if saved is not None:
+                self._run_hooks(batch, event, edge, saved)
+        finally:
+            lock.release()
+
+    def _run_hooks(self, batch: Batch, event: str, edge: Transition, saved: Changes) -> None:
+        for hook in self._hooks:
+            try:
+                hook(batch, event, edge.source, edge.dest)
+            except Exception as exc:
+                batch.status = edge.source
+                for name, value in saved.items():
+                    setattr(batch, name, value)
+                raise HookError(batch.id, edge.source.value, event, hook) from exc

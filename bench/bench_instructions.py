@@ -1,0 +1,367 @@
+"""CPU instructions per codec call, counted by callgrind: a deterministic bench_codec.py.
+
+Wall-clock timings on a shared machine drift (by 2x between runs here); instruction counts
+do not. For each measurement a child Python (``sys.executable``) runs one operation in a
+loop under ``valgrind --tool=callgrind``, twice: with N1 and with N2 iterations (1000 and
+3000 by default). The per-call count is ``(I(N2) - I(N1)) / (N2 - N1)``, which cancels
+interpreter start-up, imports, reading the payload and the first calls (cache fills,
+specialisation). The loop's own cost (a few dozen instructions per iteration) stays in,
+as it does in bench_codec.py.
+
+Operations, on ``tests/payloads/004_completed_openapi-batch-object.json`` by default:
+
+* batchfsm: ``batchfsm.loads(raw)`` / ``batchfsm.dumps(batch)``;
+* openai (the peer): ``openai.types.Batch.model_validate_json(raw)`` /
+  ``model.model_dump_json()``;
+* orjson (reference, a JSON parse and nothing else): ``orjson.loads(raw)``.
+
+The summary compares batchfsm with openai against the targets (loads <= 1.5x openai, dumps
+<= 1.0x openai); with several payloads, as geometric means over them. Instructions are not
+time (cache misses, branch mispredictions and the cost of each instruction differ), but a
+change in the count is a change in the work done, without the noise. The exit code is 0
+regardless of the verdicts, and also when valgrind or a peer is missing.
+
+Run it from the repository root, with batchfsm importable (installed, or ``PYTHONPATH=.``)
+and the ``bench`` extra installed (openai; orjson comes with batchfsm on CPython)::
+
+    python bench/bench_instructions.py                 # one payload, about two minutes
+    python bench/bench_instructions.py --payload some.json
+    python bench/bench_instructions.py --all           # every canonical example payload
+
+Child processes run with PYTHONHASHSEED=0, and each is run once without valgrind first:
+that checks it works and leaves its bytecode caches written, so that neither counted run
+pays for compiling.
+"""
+
+import argparse
+import itertools
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import batchfsm
+
+BATCHFSM, OPENAI, ORJSON = "batchfsm", "openai", "orjson"
+LOADS, DUMPS = "loads", "dumps"
+# (implementation, operation), the slowest to run under callgrind first: openai's imports
+# take ~40 s there, so starting them first keeps both cores busy to the end.
+OPERATIONS: tuple[tuple[str, str], ...] = (
+    (OPENAI, LOADS),
+    (OPENAI, DUMPS),
+    (BATCHFSM, LOADS),
+    (BATCHFSM, DUMPS),
+    (ORJSON, LOADS),
+)
+
+DEFAULT_N1 = 1000
+DEFAULT_N2 = 3000
+WARMUP_CALLS = 20
+
+LOADS_TARGET = 1.5
+DUMPS_TARGET = 1.0
+TARGETS: dict[str, float] = {LOADS: LOADS_TARGET, DUMPS: DUMPS_TARGET}
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PAYLOAD_DIR = REPO_ROOT / "tests" / "payloads"
+DEFAULT_PAYLOAD = PAYLOAD_DIR / "004_completed_openapi-batch-object.json"
+
+VALGRIND_ARGS: tuple[str, ...] = ("--tool=callgrind", "--callgrind-out-file=/dev/null")
+COLLECTED = re.compile(r"^==\d+== Collected\s*:\s*([\d,]+)\s*$", re.MULTILINE)
+
+# The child: sets up one operation, warms it up, then calls it n times. It imports only what
+# its implementation needs (openai's imports alone cost ~2e9 instructions under callgrind).
+# The bound methods are called directly, not through lambdas, as in bench_codec.py.
+CHILD = """\
+import gc, itertools, sys
+impl, op, n, path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+with open(path, "rb") as f:
+    raw = f.read()
+if impl == "batchfsm":
+    import batchfsm
+    loads, dumps = batchfsm.loads, batchfsm.dumps
+elif impl == "openai":
+    from openai.types import Batch
+    loads, dumps = Batch.model_validate_json, Batch.model_dump_json
+elif impl == "orjson":
+    import orjson
+    loads, dumps = orjson.loads, orjson.dumps
+else:
+    raise SystemExit(f"unknown implementation {impl!r}")
+fn, arg = (loads, raw) if op == "loads" else (dumps, loads(raw))
+for _ in range(WARMUP):
+    fn(arg)
+gc.collect()
+gc.disable()
+for _ in itertools.repeat(None, n):
+    fn(arg)
+""".replace("WARMUP", str(WARMUP_CALLS))
+
+
+@dataclass(frozen=True)
+class Job:
+    """One child run: `n` calls of `op` of `impl` on `payload`, under callgrind or not."""
+
+    impl: str
+    op: str
+    payload: Path
+    n: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    instructions: int | None
+    error: str | None = None
+
+
+# (payload name, implementation, operation) -> instructions per call
+Counts = dict[tuple[str, str, str], float]
+
+
+# --- child processes ---------------------------------------------------------------------
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a child: deterministic hashing, and the parent's batchfsm."""
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    # The directory batchfsm was imported from, first: the child measures the same code.
+    source = str(Path(batchfsm.__file__).resolve().parents[1])
+    paths = [source, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    return env
+
+
+def child_command(job: Job) -> list[str]:
+    return [sys.executable, "-c", CHILD, job.impl, job.op, str(job.n), str(job.payload)]
+
+
+def last_lines(text: str, count: int = 3) -> str:
+    lines = [line for line in text.strip().splitlines() if not line.startswith("==")]
+    return " | ".join(lines[-count:]) or "(no output)"
+
+
+def run_plain(job: Job, env: dict[str, str]) -> Outcome:
+    """Run a job without valgrind: does it work? (It also writes the bytecode caches.)"""
+    done = subprocess.run(child_command(job), env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        return Outcome(None, last_lines(done.stderr))
+    return Outcome(0)
+
+
+def run_callgrind(job: Job, valgrind: str, env: dict[str, str]) -> Outcome:
+    command = [valgrind, *VALGRIND_ARGS, *child_command(job)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        return Outcome(None, f"exit {done.returncode}: {last_lines(done.stderr)}")
+    found = COLLECTED.search(done.stderr)
+    if found is None:
+        return Outcome(None, f"no 'Collected' line in valgrind's output: {last_lines(done.stderr)}")
+    return Outcome(int(found.group(1).replace(",", "")))
+
+
+# --- payloads ----------------------------------------------------------------------------
+
+
+def canonical_payloads(directory: Path) -> list[Path]:
+    """The example payloads batchfsm accepts under the default profile."""
+    kept: list[Path] = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            batchfsm.loads(path.read_bytes())
+        except batchfsm.PayloadError as exc:
+            print(f"skip {path.name}: not canonical ({len(exc.violations)} problem(s))")
+            continue
+        kept.append(path)
+    return kept
+
+
+# --- measuring ---------------------------------------------------------------------------
+
+
+def check_jobs(jobs: Sequence[Job], env: dict[str, str], workers: int) -> list[Job]:
+    """The jobs whose child runs; the others are reported (a peer may reject a payload)."""
+    with ThreadPoolExecutor(workers) as pool:
+        outcomes = list(pool.map(lambda job: run_plain(job, env), jobs))
+    kept: list[Job] = []
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        if outcome.error is None:
+            kept.append(job)
+        else:
+            print(f"note: {job.impl} {job.op} fails on {job.payload.name}: {outcome.error}")
+    return kept
+
+
+def measure(
+    jobs: Sequence[Job], n1: int, n2: int, valgrind: str, workers: int
+) -> tuple[Counts, dict[tuple[str, str, str], tuple[int, int]]]:
+    """Per-call instruction counts of `jobs`, and the raw totals (at n1, at n2) of each."""
+    env = child_env()
+    runs = [Job(job.impl, job.op, job.payload, n) for job in jobs for n in (n1, n2)]
+    finished = itertools.count(1)
+
+    def run(job: Job) -> Outcome:
+        outcome = run_callgrind(job, valgrind, env)
+        done = next(finished)  # next() on a count is atomic in CPython
+        print(f"  {done}/{len(runs)}: {job.impl} {job.op} x{job.n}", file=sys.stderr)
+        return outcome
+
+    with ThreadPoolExecutor(workers) as pool:
+        outcomes = list(pool.map(run, runs))
+    counts: Counts = {}
+    totals: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for index, job in enumerate(jobs):
+        small, large = outcomes[2 * index], outcomes[2 * index + 1]
+        key = (job.payload.stem, job.impl, job.op)
+        if small.instructions is None or large.instructions is None:
+            print(f"note: {job.impl} {job.op} on {job.payload.name}: {small.error or large.error}")
+            continue
+        counts[key] = (large.instructions - small.instructions) / (n2 - n1)
+        totals[key] = (small.instructions, large.instructions)
+    return counts, totals
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def ratio(counts: Counts, payload: str, op: str, num: str = BATCHFSM) -> float | None:
+    top, bottom = counts.get((payload, num, op)), counts.get((payload, OPENAI, op))
+    if top is None or bottom is None or bottom <= 0:
+        return None
+    return top / bottom
+
+
+def fmt_count(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}x"
+
+
+def print_payload(path: Path, counts: Counts) -> None:
+    name = path.stem
+    print(f"\n{name}  ({path.stat().st_size} B in)  instructions per call")
+    print(f"  {'op':<6}{'batchfsm':>11}{'openai':>11}{'orjson':>10}{'bf/openai':>11}")
+    for op in (LOADS, DUMPS):
+        print(
+            f"  {op:<6}"
+            f"{fmt_count(counts.get((name, BATCHFSM, op))):>11}"
+            f"{fmt_count(counts.get((name, OPENAI, op))):>11}"
+            f"{fmt_count(counts.get((name, ORJSON, op))):>10}"
+            f"{fmt_ratio(ratio(counts, name, op)):>11}"
+        )
+
+
+def verdict(value: float | None, limit: float) -> str:
+    if value is None:
+        return "SKIPPED (no openai or batchfsm count)"
+    return f"{value:.3f}x {'MET' if value <= limit else 'MISSED'}"
+
+
+def print_summary(counts: Counts, payloads: Sequence[Path]) -> None:
+    several = len(payloads) > 1
+    print("\nSummary: batchfsm/openai instructions per call", end="")
+    print(f" (geometric mean over {len(payloads)} payloads)" if several else "")
+    for op in (LOADS, DUMPS):
+        values = [r for p in payloads if (r := ratio(counts, p.stem, op)) is not None]
+        mean = statistics.geometric_mean(values) if values else None
+        span = f"  (range {min(values):.3f}x-{max(values):.3f}x)" if several and values else ""
+        print(f"  target {op} <= {TARGETS[op]}x openai: {verdict(mean, TARGETS[op])}{span}")
+    floors = [r for p in payloads if (r := ratio(counts, p.stem, LOADS, ORJSON)) is not None]
+    if floors:
+        print(f"  reference: orjson.loads / openai loads {statistics.geometric_mean(floors):.3f}x")
+
+
+def versions() -> str:
+    found = {"python": platform.python_version(), "batchfsm": batchfsm.__version__}
+    for distribution in ("openai", "pydantic", "pydantic-core", "orjson", "cattrs", "attrs"):
+        try:
+            found[distribution] = metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+    return " ".join(f"{k} {v}" for k, v in found.items())
+
+
+def valgrind_version(valgrind: str) -> str:
+    done = subprocess.run([valgrind, "--version"], capture_output=True, text=True)
+    return done.stdout.strip() or "valgrind (unknown version)"
+
+
+# --- main --------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--payload",
+        type=Path,
+        default=DEFAULT_PAYLOAD,
+        metavar="PATH",
+        help=f"the payload to measure (default {DEFAULT_PAYLOAD.relative_to(REPO_ROOT)})",
+    )
+    which.add_argument(
+        "--all",
+        action="store_true",
+        help=f"every payload in {PAYLOAD_DIR.relative_to(REPO_ROOT)} that loads (default profile)",
+    )
+    parser.add_argument("--n1", type=int, default=DEFAULT_N1, help="calls in the short run")
+    parser.add_argument("--n2", type=int, default=DEFAULT_N2, help="calls in the long run")
+    parser.add_argument(
+        "--jobs", type=int, default=min(2, os.cpu_count() or 1), help="child runs in parallel"
+    )
+    parser.add_argument("--raw", action="store_true", help="also print the total counts")
+    args = parser.parse_args(argv)
+    if not 0 < args.n1 < args.n2:
+        parser.error("need 0 < --n1 < --n2")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    print(versions())
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        print("valgrind is not installed (apt-get install valgrind): nothing measured.")
+        return 0
+    print(f"{valgrind_version(valgrind)}, N1={args.n1}, N2={args.n2}, {args.jobs} in parallel")
+
+    if args.all:
+        payloads = canonical_payloads(PAYLOAD_DIR)
+    elif args.payload.is_file():
+        payloads = [args.payload.resolve()]
+    else:
+        print(f"no such payload file: {args.payload}")
+        return 0
+    if not payloads:
+        print("no payload to measure")
+        return 0
+
+    started = time.perf_counter()
+    wanted = [Job(impl, op, path, 1) for path in payloads for impl, op in OPERATIONS]
+    jobs = check_jobs(wanted, child_env(), args.jobs)
+    counts, totals = measure(jobs, args.n1, args.n2, valgrind, args.jobs)
+    for path in payloads:
+        print_payload(path, counts)
+    if args.raw:
+        print("\nTotal instructions (N1 run, N2 run):")
+        for (name, impl, op), (small, large) in totals.items():
+            print(f"  {name} {impl} {op}: {small:,} {large:,}")
+    print_summary(counts, payloads)
+    print(f"  wall time {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Test helpers that drive batches along the lifecycle table, and a settable clock."""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from typing import Any
+
+from batchfsm import TRANSITIONS, Batch, BatchError, Lifecycle, Status, Transition
+
+
+class Clock:
+    """A clock the test sets; it may step back."""
+
+    def __init__(self, now: int = 1_700_000_000) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def path_to(status: Status, edges: tuple[Transition, ...] = TRANSITIONS) -> list[Transition]:
+    """The shortest list of edges from validating to `status` (documented edges first)."""
+    ordered = sorted(edges, key=lambda t: t.provenance.value)  # "documented" < "tolerated"
+    queue: deque[tuple[Status, list[Transition]]] = deque([(Status.VALIDATING, [])])
+    seen = {Status.VALIDATING}
+    while queue:
+        current, path = queue.popleft()
+        if current is status:
+            return path
+        for edge in ordered:
+            if edge.source is current and edge.dest not in seen:
+                seen.add(edge.dest)
+                queue.append((edge.dest, [*path, edge]))
+    raise LookupError(status)
+
+
+def fire(lifecycle: Lifecycle, batch: Batch, event: str) -> None:
+    """Fire `event` with arguments that satisfy its guard on a batch that was driven here."""
+    calls: dict[str, Any] = {
+        "start": lambda: lifecycle.start(batch, total=2),
+        "fail": lambda: lifecycle.fail(batch, [BatchError(code="invalid_json_line", line=2)]),
+        "finalize": lambda: _finalize(lifecycle, batch),
+        "complete": lambda: lifecycle.complete(batch, "file-out", "file-err"),
+        "expire": lambda: lifecycle.expire(batch, now=batch.expires_at),
+        "cancel": lambda: lifecycle.cancel(batch),
+        "finish_cancel": lambda: lifecycle.finish_cancel(batch),
+    }
+    calls[event]()
+
+
+def _finalize(lifecycle: Lifecycle, batch: Batch) -> None:
+    counts = batch.request_counts
+    assert counts is not None
+    if batch.status is Status.IN_PROGRESS:
+        missing = counts.total - counts.completed - counts.failed
+        if missing > 0:
+            lifecycle.record_progress(batch, completed=missing)
+    lifecycle.finalize(batch)
+
+
+def batch_in(status: Status, lifecycle: Lifecycle | None = None) -> tuple[Lifecycle, Batch]:
+    """A lifecycle and a batch it drove from creation to `status`."""
+    lifecycle = lifecycle or Lifecycle(Clock())
+    batch = lifecycle.create(input_file_id="file-in", endpoint="/v1/chat/completions")
+    for edge in path_to(status, lifecycle.transitions):
+        fire(lifecycle, batch, edge.event)
+    assert batch.status is status
+    return lifecycle, batch
+
+
+def stamp_order_problems(batch: Batch) -> list[str]:
+    """Which of the lifecycle's ordering invariants `batch` breaks."""
+    problems = []
+    chains = (
+        ("created_at", "in_progress_at", "finalizing_at", "completed_at"),
+        ("created_at", "cancelling_at", "cancelled_at"),
+        ("created_at", "in_progress_at", "cancelling_at"),
+        ("created_at", "in_progress_at", "expired_at"),
+        ("created_at", "in_progress_at", "failed_at"),
+    )
+    for chain in chains:
+        values = [
+            (name, getattr(batch, name)) for name in chain if getattr(batch, name) is not None
+        ]
+        for (a, x), (b, y) in itertools.pairwise(values):
+            if x > y:
+                problems.append(f"{a}={x} > {b}={y}")
+    return problems

@@ -1,0 +1,666 @@
+"""The engine: legal changes only, stamps from the clock, atomic refusals, hooks, threads."""
+
+from __future__ import annotations
+
+import pickle
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from paths import Clock, batch_in, fire, path_to, stamp_order_problems
+
+import batchfsm
+from batchfsm import (
+    EVENTS,
+    IDEMPOTENT,
+    TRANSITIONS,
+    ArgumentError,
+    Batch,
+    BatchError,
+    GuardError,
+    HookError,
+    IllegalTransition,
+    Lifecycle,
+    Status,
+)
+from batchfsm._record import TIMESTAMP_FIELDS
+from batchfsm._table import carried_stamps
+
+PAYLOADS = Path(__file__).parent / "payloads"
+EDGES = {(t.event, t.source): t for t in TRANSITIONS}
+STAMPS = [name for name in TIMESTAMP_FIELDS if name != "expires_at"]
+
+
+def snapshot(batch: Batch) -> str:
+    return batchfsm.dumps(batch)
+
+
+class TestCreate:
+    def test_new_batch(self) -> None:
+        """create gives a validating batch stamped now, due a window later, counts at zero."""
+        lifecycle = Lifecycle(Clock(1000))
+        batch = lifecycle.create(
+            input_file_id="file-1", endpoint="/v1/responses", metadata={"k": "v"}
+        )
+        assert re.fullmatch(r"batch_[0-9a-f]{32}", batch.id)
+        assert (batch.status, batch.created_at, batch.expires_at) == (
+            Status.VALIDATING,
+            1000,
+            87400,
+        )
+        assert batch.request_counts == batchfsm.RequestCounts(total=0, completed=0, failed=0)
+        assert batch.metadata == {"k": "v"}
+        assert batch.object == "batch"
+
+    def test_ids_are_unique_and_injectable(self) -> None:
+        """Default ids differ; an id factory replaces them."""
+        lifecycle = Lifecycle(Clock())
+        first = lifecycle.create(input_file_id="f", endpoint="/v1/responses")
+        second = lifecycle.create(input_file_id="f", endpoint="/v1/responses")
+        assert first.id != second.id
+        numbered = Lifecycle(Clock(), id_factory=iter(["batch_a", "batch_b"]).__next__)
+        assert numbered.create(input_file_id="f", endpoint="/v1/responses").id == "batch_a"
+
+    def test_wire_form_has_every_key(self) -> None:
+        """A created batch encodes every key, as OpenAI's create response does."""
+        batch = Lifecycle(Clock()).create(input_file_id="f", endpoint="/v1/responses")
+        wire = batchfsm.unstructure(batch)
+        assert {"in_progress_at", "cancelled_at", "output_file_id", "errors"} <= wire.keys()
+        assert batchfsm.loads(batchfsm.dumps(batch)) == batch
+
+    @pytest.mark.parametrize(
+        ("kwargs", "argument"),
+        [
+            ({"input_file_id": ""}, "input_file_id"),
+            ({"endpoint": ""}, "endpoint"),
+            ({"completion_window": "1d"}, "completion_window"),
+            ({"completion_window": "0h"}, "completion_window"),
+            ({"metadata": {str(i): "v" for i in range(17)}}, "metadata"),
+            ({"metadata": {"k" * 65: "v"}}, "metadata"),
+            ({"metadata": {"k": "v" * 513}}, "metadata"),
+            ({"metadata": {"tags": ["a"]}}, "metadata"),
+            ({"model": 5}, "model"),
+        ],
+    )
+    def test_bad_arguments(self, kwargs: dict[str, Any], argument: str) -> None:
+        """Arguments OpenAI's create call would refuse raise ArgumentError naming the argument."""
+        call = {"input_file_id": "f", "endpoint": "/v1/responses", **kwargs}
+        with pytest.raises(ArgumentError) as info:
+            Lifecycle(Clock()).create(**call)
+        assert info.value.argument == argument
+
+    def test_strict_create(self) -> None:
+        """Under strict only known endpoints and the 24h window are accepted."""
+        strict = Lifecycle(Clock(), profile="strict")
+        with pytest.raises(ArgumentError, match="endpoint"):
+            strict.create(input_file_id="f", endpoint="/v1/unknown")
+        with pytest.raises(ArgumentError, match="completion_window"):
+            strict.create(input_file_id="f", endpoint="/v1/responses", completion_window="12h")
+        loose = Lifecycle(Clock(0)).create(
+            input_file_id="f", endpoint="/v1/unknown", completion_window="12h"
+        )
+        assert loose.expires_at == 12 * 3600
+
+    def test_bad_id_factory(self) -> None:
+        """An id factory that returns no string is an ArgumentError."""
+        with pytest.raises(ArgumentError, match="id_factory"):
+            Lifecycle(Clock(), id_factory=lambda: 5).create(input_file_id="f", endpoint="/v1/x")  # type: ignore[arg-type, return-value]
+
+
+@pytest.mark.parametrize("status", list(Status), ids=str)
+@pytest.mark.parametrize("event", EVENTS)
+def test_every_status_event_pair(status: Status, event: str) -> None:
+    """Legal pairs reach the table's status with the stamp set to now; others change nothing."""
+    lifecycle, batch = batch_in(status)
+    clock = lifecycle._clock
+    assert isinstance(clock, Clock)
+    clock.now += 10
+    before = snapshot(batch)
+    edge = EDGES.get((event, status))
+    if edge is not None:
+        fire(lifecycle, batch, event)
+        assert batch.status is edge.dest
+        expected = max(clock.now, batch.expires_at or 0) if event == "expire" else clock.now
+        assert getattr(batch, edge.stamp) == expected
+        assert not stamp_order_problems(batch)
+    elif (event, status) in IDEMPOTENT:
+        fire(lifecycle, batch, event)
+        assert snapshot(batch) == before
+    else:
+        with pytest.raises(IllegalTransition) as info:
+            fire(lifecycle, batch, event)
+        assert snapshot(batch) == before
+        error = info.value
+        assert (error.batch_id, error.status, error.event) == (batch.id, status.value, event)
+        assert error.allowed == lifecycle.allowed_events(batch)
+        assert event not in error.allowed
+
+
+class TestMessages:
+    def test_illegal_transition_message(self) -> None:
+        """The message names the event, the batch, its status and what it allows."""
+        lifecycle, batch = batch_in(Status.IN_PROGRESS)
+        with pytest.raises(IllegalTransition) as info:
+            lifecycle.complete(batch, "file-o")
+        assert str(info.value) == (
+            f"cannot complete {batch.id}: status is in_progress "
+            "(allowed: cancel, expire, fail, finalize)"
+        )
+
+    def test_final_status_message(self) -> None:
+        """A final status says it allows nothing."""
+        lifecycle, batch = batch_in(Status.COMPLETED)
+        with pytest.raises(IllegalTransition, match=r"status is completed \(allowed: none"):
+            lifecycle.cancel(batch)
+
+    @pytest.mark.parametrize(
+        "error",
+        [
+            IllegalTransition("batch_1", "completed", "cancel", ["a"]),
+            GuardError("batch_1", "in_progress", "finalize", "counts.unaccounted", "1 + 0 != 2"),
+            HookError("batch_1", "in_progress", "finalize", len),
+        ],
+    )
+    def test_errors_pickle(self, error: Exception) -> None:
+        """Transition errors survive pickling with their message."""
+        assert str(pickle.loads(pickle.dumps(error))) == str(error)
+
+
+class TestGuards:
+    def test_start_total(self) -> None:
+        """start stores a total; a negative or non-integer total is an ArgumentError."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        for bad in (-1, 1.5, True, "3"):
+            with pytest.raises(ArgumentError, match="total"):
+                lifecycle.start(batch, total=bad)  # type: ignore[arg-type]
+        assert batch.status is Status.VALIDATING
+        lifecycle.start(batch, total=7)
+        assert batch.request_counts is not None
+        assert batch.request_counts.total == 7
+
+    def test_start_total_below_progress(self) -> None:
+        """A total below what is already counted is refused, with the numbers."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        batch.request_counts = batchfsm.RequestCounts(total=5, completed=3, failed=1)
+        before = snapshot(batch)
+        with pytest.raises(
+            GuardError, match="total 2 is less than completed \\+ failed = 4"
+        ) as info:
+            lifecycle.start(batch, total=2)
+        assert info.value.condition == "counts.below_progress"
+        assert isinstance(info.value, ValueError)
+        assert snapshot(batch) == before
+
+    def test_fail_needs_errors(self) -> None:
+        """fail with no errors is refused; with errors they are stored as an error list."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        with pytest.raises(GuardError) as info:
+            lifecycle.fail(batch, [])
+        assert info.value.condition == "errors.empty"
+        with pytest.raises(ArgumentError):
+            lifecycle.fail(batch, ["not an error"])  # type: ignore[list-item]
+        lifecycle.fail(
+            batch, [BatchError(code="token_limit_exceeded", message="Enqueued token limit")]
+        )
+        assert batch.errors is not None
+        assert batch.errors.object == "list"
+        assert batch.errors.data is not None
+        assert batch.errors.data[0].code == "token_limit_exceeded"
+
+    def test_finalize_needs_every_request_accounted(self) -> None:
+        """finalize is refused while completed + failed != total, with the numbers."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        lifecycle.start(batch, total=3)
+        lifecycle.record_progress(batch, completed=1, failed=1)
+        before = snapshot(batch)
+        with pytest.raises(
+            GuardError, match="completed 1 \\+ failed 1 = 2, but total is 3"
+        ) as info:
+            lifecycle.finalize(batch)
+        assert info.value.condition == "counts.unaccounted"
+        assert snapshot(batch) == before
+
+    def test_complete_needs_the_files_the_counts_call_for(self) -> None:
+        """complete needs output_file_id when completed > 0 and error_file_id when failed > 0."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        lifecycle.start(batch, total=2)
+        lifecycle.record_progress(batch, completed=1, failed=1)
+        lifecycle.finalize(batch)
+        before = snapshot(batch)
+        with pytest.raises(GuardError) as info:
+            lifecycle.complete(batch, error_file_id="file-e")
+        assert info.value.condition == "files.output_missing"
+        with pytest.raises(GuardError) as info:
+            lifecycle.complete(batch, output_file_id="file-o")
+        assert info.value.condition == "files.error_missing"
+        assert snapshot(batch) == before
+        lifecycle.complete(batch, "file-o", "file-e")
+        assert (batch.output_file_id, batch.error_file_id) == ("file-o", "file-e")
+
+    def test_complete_with_every_request_failed(self) -> None:
+        """A batch whose every request failed completes with only an error file."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        lifecycle.start(batch, total=2)
+        lifecycle.record_progress(batch, failed=2)
+        lifecycle.finalize(batch)
+        lifecycle.complete(batch, error_file_id="file-e")
+        assert batch.status is Status.COMPLETED
+        assert batch.output_file_id is None
+
+    @pytest.mark.parametrize("bad", ["", 5])
+    def test_file_ids_are_checked(self, bad: Any) -> None:
+        """An empty or non-string file id is an ArgumentError."""
+        lifecycle, batch = batch_in(Status.FINALIZING)
+        with pytest.raises(ArgumentError, match="output_file_id"):
+            lifecycle.complete(batch, output_file_id=bad)
+
+    def test_expire_only_when_due(self) -> None:
+        """expire waits for expires_at, saying how long is left; then stamps expired_at."""
+        lifecycle, batch = batch_in(Status.IN_PROGRESS)
+        assert batch.expires_at is not None
+        clock = lifecycle._clock
+        assert isinstance(clock, Clock)
+        clock.now = batch.expires_at - 5
+        before = snapshot(batch)
+        with pytest.raises(GuardError, match="5 s to go") as info:
+            lifecycle.expire(batch)
+        assert info.value.condition == "expires_at.not_due"
+        assert snapshot(batch) == before
+        clock.now = batch.expires_at
+        lifecycle.expire(batch, output_file_id="file-partial")
+        assert (batch.status, batch.expired_at, batch.output_file_id) == (
+            Status.EXPIRED,
+            batch.expires_at,
+            "file-partial",
+        )
+
+    def test_expire_without_deadline(self) -> None:
+        """A batch with no expires_at (the spec's create example) cannot expire."""
+        batch = batchfsm.loads((PAYLOADS / "001_validating_openapi-create.json").read_bytes())
+        lifecycle = Lifecycle(Clock(2_000_000_000))
+        lifecycle.start(batch)
+        with pytest.raises(GuardError) as info:
+            lifecycle.expire(batch)
+        assert info.value.condition == "expires_at.missing"
+
+
+class TestProgress:
+    def test_adds_to_the_counts(self) -> None:
+        """record_progress adds its deltas to the counts."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        lifecycle.start(batch, total=10)
+        lifecycle.record_progress(batch, completed=3)
+        lifecycle.record_progress(batch, completed=2, failed=1)
+        assert batch.request_counts == batchfsm.RequestCounts(total=10, completed=5, failed=1)
+
+    def test_never_past_total(self) -> None:
+        """Progress that would pass total is refused and changes nothing."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        lifecycle.start(batch, total=2)
+        lifecycle.record_progress(batch, completed=1)
+        with pytest.raises(GuardError) as info:
+            lifecycle.record_progress(batch, completed=1, failed=1)
+        assert info.value.condition == "counts.exceeds_total"
+        assert batch.request_counts == batchfsm.RequestCounts(total=2, completed=1, failed=0)
+
+    @pytest.mark.parametrize("status", [s for s in Status if s is not Status.IN_PROGRESS], ids=str)
+    def test_only_in_progress(self, status: Status) -> None:
+        """Progress outside in_progress is an IllegalTransition."""
+        lifecycle, batch = batch_in(status)
+        with pytest.raises(IllegalTransition, match="cannot record_progress"):
+            lifecycle.record_progress(batch, completed=1)
+
+    @pytest.mark.parametrize("bad", [-1, 1.0, None, True])
+    def test_deltas_are_non_negative_integers(self, bad: Any) -> None:
+        """A negative or non-integer delta is an ArgumentError."""
+        lifecycle, batch = batch_in(Status.IN_PROGRESS)
+        with pytest.raises(ArgumentError):
+            lifecycle.record_progress(batch, completed=bad)
+
+    def test_keeps_unknown_keys_of_the_counts(self) -> None:
+        """Unknown keys a server put in request_counts survive progress."""
+        lifecycle, batch = batch_in(Status.IN_PROGRESS)
+        assert batch.request_counts is not None
+        batch.request_counts.extra = {"x_pending": 2}
+        lifecycle.record_progress(batch, completed=1)
+        assert batch.request_counts.extra == {"x_pending": 2}
+
+
+class TestClock:
+    def test_backwards_clock_is_clamped(self) -> None:
+        """A stamp is never earlier than the latest stamp the batch carries."""
+        clock = Clock(5000)
+        lifecycle, batch = batch_in(Status.VALIDATING, Lifecycle(clock))
+        lifecycle.start(batch, total=1)
+        clock.now = 10
+        lifecycle.cancel(batch)
+        assert batch.cancelling_at == batch.in_progress_at == 5000
+
+    @pytest.mark.parametrize("reading", [1.5, -1, "now", None, True, 2**63])
+    def test_bad_clock(self, reading: Any) -> None:
+        """A clock that does not return non-negative int seconds is an ArgumentError, and
+        the batch is unchanged."""
+        good = Lifecycle(Clock())
+        batch = good.create(input_file_id="f", endpoint="/v1/responses")
+        before = snapshot(batch)
+        bad = Lifecycle(lambda: reading)
+        with pytest.raises(ArgumentError, match="clock"):
+            bad.start(batch)
+        with pytest.raises(ArgumentError, match="clock"):
+            bad.create(input_file_id="f", endpoint="/v1/responses")
+        assert snapshot(batch) == before
+
+    def test_wall_clock_by_default(self) -> None:
+        """Without a clock, stamps come from the wall clock."""
+        import time
+
+        before = int(time.time())
+        batch = Lifecycle().create(input_file_id="f", endpoint="/v1/responses")
+        assert before <= batch.created_at <= int(time.time())
+
+
+@st.composite
+def event_steps(draw: st.DrawFn) -> list[tuple[str, int]]:
+    """Random events, each with a clock step that may go back."""
+    return draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([*EVENTS, "record_progress"]), st.integers(-100_000, 100_000)
+            ),
+            max_size=25,
+        )
+    )
+
+
+@given(event_steps(), st.sampled_from(["strict", "openai"]))
+def test_random_histories_keep_the_invariants(steps: list[tuple[str, int]], profile: str) -> None:
+    """After any sequence of events and clock moves: stamps ordered, refused events atomic,
+    the stamps match the status, and the wire form round-trips."""
+    clock = Clock(1_700_000_000)
+    lifecycle = Lifecycle(clock, profile=profile)
+    batch = lifecycle.create(input_file_id="file-in", endpoint="/v1/responses")
+    carried = carried_stamps(lifecycle.transitions)
+    for event, step in steps:
+        clock.now = max(0, clock.now + step)
+        before = snapshot(batch)
+        try:
+            if event == "record_progress":
+                lifecycle.record_progress(batch, completed=1)
+            elif event == "expire":
+                lifecycle.expire(batch)
+            else:
+                fire(lifecycle, batch, event)
+        except batchfsm.TransitionError:
+            assert snapshot(batch) == before
+        assert not stamp_order_problems(batch)
+        stamped = {name for name in STAMPS if getattr(batch, name) is not None}
+        assert stamped <= carried[batch.status]
+        entering = {t.stamp for t in lifecycle.transitions if t.dest is batch.status}
+        assert batch.status is Status.VALIDATING or stamped & entering
+        assert batchfsm.loads(batchfsm.dumps(batch)) == batch
+
+
+class TestResume:
+    @pytest.mark.parametrize(
+        ("name", "event"),
+        [
+            ("001_validating_openapi-create.json", "start"),
+            ("003_cancelling_openapi-cancel.json", "finish_cancel"),
+            ("007_validating_azure-docs-python-create.json", "cancel"),
+        ],
+    )
+    def test_published_payloads_drive_on(self, name: str, event: str) -> None:
+        """A batch decoded from stored JSON is driven on from the status it has."""
+        batch = batchfsm.loads((PAYLOADS / name).read_bytes(), profile="compat")
+        lifecycle = Lifecycle(Clock(1_750_000_000))
+        fire(lifecycle, batch, event)
+        assert (
+            batch.status
+            is EDGES[
+                (event, batchfsm.loads((PAYLOADS / name).read_bytes(), profile="compat").status)
+            ].dest
+        )
+
+    def test_stored_and_reloaded(self) -> None:
+        """dumps → loads mid-life, then the reloaded batch completes."""
+        lifecycle, batch = batch_in(Status.IN_PROGRESS)
+        again = batchfsm.loads(batchfsm.dumps(batch))
+        _finish(lifecycle, again)
+        assert again.status is Status.COMPLETED
+
+    def test_equal_batches_are_independent(self) -> None:
+        """Two batches equal by value are driven independently."""
+        lifecycle, batch = batch_in(Status.IN_PROGRESS)
+        twin = batchfsm.loads(batchfsm.dumps(batch))
+        assert twin == batch
+        lifecycle.cancel(batch)
+        assert (batch.status, twin.status) == (Status.CANCELLING, Status.IN_PROGRESS)
+
+
+def _finish(lifecycle: Lifecycle, batch: Batch) -> None:
+    fire(lifecycle, batch, "finalize")
+    fire(lifecycle, batch, "complete")
+
+
+class TestProfiles:
+    @pytest.mark.parametrize(
+        ("event", "status"),
+        [(t.event, t.source) for t in TRANSITIONS if t.provenance is batchfsm.Provenance.TOLERATED],
+    )
+    def test_strict_refuses_tolerated_edges(self, event: str, status: Status) -> None:
+        """Under strict, each tolerated edge is an IllegalTransition."""
+        lifecycle, batch = batch_in(status, Lifecycle(Clock(), profile="strict"))
+        with pytest.raises(IllegalTransition):
+            fire(lifecycle, batch, event)
+
+    def test_unknown_profile(self) -> None:
+        """An unknown profile is an ArgumentError."""
+        with pytest.raises(ArgumentError, match="profile"):
+            Lifecycle(profile="azure")
+
+
+class TestSweep:
+    def test_expires_only_overdue_batches(self) -> None:
+        """expire_overdue expires exactly the batches whose deadline passed and may expire."""
+        clock = Clock(0)
+        lifecycle = Lifecycle(clock)
+        due, early, finished = (
+            lifecycle.create(input_file_id="f", endpoint="/v1/x") for _ in range(3)
+        )
+        for batch in (due, early, finished):
+            lifecycle.start(batch, total=0)
+        early.expires_at = 10**9
+        _finish(lifecycle, finished)
+        clock.now = 86_400
+        assert lifecycle.expire_overdue([due, early, finished]) == [due]
+        assert (due.status, early.status, finished.status) == (
+            Status.EXPIRED,
+            Status.IN_PROGRESS,
+            Status.COMPLETED,
+        )
+
+    def test_given_now(self) -> None:
+        """expire_overdue takes the sweep's time when given."""
+        lifecycle, batch = batch_in(Status.IN_PROGRESS)
+        assert batch.expires_at is not None
+        assert lifecycle.expire_overdue([batch], now=batch.expires_at - 1) == []
+        assert lifecycle.expire_overdue([batch], now=batch.expires_at) == [batch]
+        assert batch.expired_at == batch.expires_at
+
+
+class TestHooks:
+    def test_called_after_each_change(self) -> None:
+        """Hooks see create and each transition (event, source, destination), after the change."""
+        seen: list[tuple[str, Status | None, Status, Status]] = []
+        lifecycle = Lifecycle(Clock())
+
+        @lifecycle.on_transition
+        def record(batch: Batch, event: str, source: Status | None, dest: Status) -> None:
+            seen.append((event, source, dest, batch.status))
+
+        batch = lifecycle.create(input_file_id="f", endpoint="/v1/responses")
+        lifecycle.start(batch)
+        lifecycle.cancel(batch)
+        lifecycle.cancel(batch)  # a no-op: no hook call
+        assert seen == [
+            ("create", None, Status.VALIDATING, Status.VALIDATING),
+            ("start", Status.VALIDATING, Status.IN_PROGRESS, Status.IN_PROGRESS),
+            ("cancel", Status.IN_PROGRESS, Status.CANCELLING, Status.CANCELLING),
+        ]
+
+    def test_raising_hook_rolls_back(self) -> None:
+        """A raising hook undoes the transition, HookError carries the cause, later hooks skip."""
+        calls: list[str] = []
+
+        def persist(batch: Batch, event: str, source: Status | None, dest: Status) -> None:
+            if event == "finalize":
+                raise OSError("disk full")
+
+        def notify(batch: Batch, event: str, source: Status | None, dest: Status) -> None:
+            calls.append(event)
+
+        lifecycle, batch = batch_in(Status.IN_PROGRESS)
+        lifecycle.on_transition(persist)
+        lifecycle.on_transition(notify)
+        lifecycle.record_progress(batch, completed=2)
+        before = snapshot(batch)
+        with pytest.raises(HookError) as info:
+            lifecycle.finalize(batch)
+        assert snapshot(batch) == before
+        assert isinstance(info.value.__cause__, OSError)
+        assert info.value.hook is persist
+        assert calls == []
+        assert "finalize was rolled back" in str(info.value)
+
+    def test_raising_hook_on_create(self) -> None:
+        """A hook that raises on create makes create raise HookError."""
+
+        def refuse(batch: Batch, event: str, source: Status | None, dest: Status) -> None:
+            raise RuntimeError("no")
+
+        with pytest.raises(HookError):
+            Lifecycle(Clock(), hooks=[refuse]).create(input_file_id="f", endpoint="/v1/x")
+
+    def test_hook_must_be_callable(self) -> None:
+        """on_transition refuses what it cannot call."""
+        with pytest.raises(ArgumentError):
+            Lifecycle().on_transition(5)  # type: ignore[arg-type]
+
+
+class TestThreads:
+    def test_complete_races_cancel(self) -> None:
+        """Threads racing complete against cancel: exactly one wins each batch, nothing is lost."""
+        lifecycle = Lifecycle(Clock())
+        batches = []
+        for _ in range(50):
+            _, batch = batch_in(Status.FINALIZING, lifecycle)
+            batches.append(batch)
+        barrier = threading.Barrier(8)
+        outcomes: list[tuple[int, str, bool]] = []
+        lock = threading.Lock()
+
+        def worker(index: int) -> None:
+            barrier.wait()
+            for number, batch in enumerate(batches):
+                event = "complete" if (index + number) % 2 else "cancel"
+                try:
+                    fire(lifecycle, batch, event)
+                    won = True
+                except IllegalTransition:
+                    won = False
+                with lock:
+                    outcomes.append((number, event, won))
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for number, batch in enumerate(batches):
+            winners = [event for n, event, won in outcomes if n == number and won]
+            assert batch.status in {Status.COMPLETED, Status.CANCELLING}
+            if batch.status is Status.COMPLETED:
+                assert winners == ["complete"]
+                assert batch.cancelling_at is None
+            else:
+                # cancel won; later cancels are no-ops and count as won
+                assert set(winners) == {"cancel"}
+                assert batch.completed_at is None
+            assert not stamp_order_problems(batch)
+
+    def test_progress_is_not_lost(self) -> None:
+        """Concurrent record_progress calls add up exactly."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        lifecycle.start(batch, total=8 * 500)
+
+        def worker() -> None:
+            for _ in range(500):
+                lifecycle.record_progress(batch, completed=1)
+
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert batch.request_counts is not None
+        assert batch.request_counts.completed == 8 * 500
+
+
+class TestArguments:
+    def test_not_a_batch(self) -> None:
+        """Events on something that is not a Batch raise ArgumentError, not AttributeError."""
+        lifecycle = Lifecycle(Clock())
+        for call in (lifecycle.start, lifecycle.cancel, lifecycle.allowed_events):
+            with pytest.raises(ArgumentError):
+                call({"status": "validating"})  # type: ignore[arg-type]
+
+    def test_status_not_an_enum(self) -> None:
+        """A batch whose status was set to a plain string is refused with a clear message."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        batch.status = "in_progress"  # type: ignore[assignment]
+        with pytest.raises(ArgumentError, match="not a Status"):
+            lifecycle.finalize(batch)
+
+
+class TestDiagram:
+    def test_mermaid_has_every_edge(self) -> None:
+        """The diagram draws every edge, tolerated ones labelled, from the table."""
+        text = Lifecycle().diagram()
+        assert "stateDiagram-v2" in text
+        for edge in TRANSITIONS:
+            label = (
+                edge.event
+                if edge.provenance is batchfsm.Provenance.DOCUMENTED
+                else f"{edge.event} (tolerated)"
+            )
+            assert f"{edge.source.name} --> {edge.dest.name}: {label}" in text
+        assert 'state "in_progress" as IN_PROGRESS' in text
+
+    def test_strict_diagram_has_no_tolerated_edges(self) -> None:
+        """The strict engine's diagram shows documented edges only."""
+        assert "(tolerated)" not in Lifecycle(profile="strict").diagram()
+
+    def test_unknown_format(self) -> None:
+        """Only mermaid is drawn."""
+        with pytest.raises(ArgumentError):
+            Lifecycle().diagram(format="dot")
+
+
+def test_path_helper_reaches_every_status() -> None:
+    """The test helper drives a batch to every status (so the pair test covers them all)."""
+    assert path_to(Status.VALIDATING) == []
+    for status in set(Status) - {Status.VALIDATING}:
+        assert path_to(status)[-1].dest is status
+
+
+def test_evolve_copies_are_driven_alone() -> None:
+    """attrs.evolve copies share no state with the original through the engine."""
+    lifecycle, batch = batch_in(Status.IN_PROGRESS)
+    copy = attrs.evolve(batch)
+    lifecycle.cancel(copy)
+    assert batch.status is Status.IN_PROGRESS
