@@ -25,6 +25,7 @@ from ._record import (
     Usage,
 )
 from ._table import EVENTS, IDEMPOTENT, TERMINAL, TRANSITIONS, Provenance, Transition
+from ._validate import Report, check_history, validate
 
 __version__ = "0.1.0"
 
@@ -46,6 +47,7 @@ __all__ = [
     "PROFILES",
     "PayloadError",
     "Provenance",
+    "Report",
     "RequestCounts",
     "Severity",
     "Status",
@@ -56,8 +58,10 @@ __all__ = [
     "TransitionHook",
     "Usage",
     "Violation",
+    "check_history",
     "dumps",
     "loads",
     "structure",
     "unstructure",
+    "validate",
 ]

@@ -297,6 +297,16 @@ def _violations(exc: BaseException, path: str = ROOT) -> list[Violation]:
     return found
 
 
+def payload_id(value: Any) -> str | None:
+    """The ``id`` of a payload that may not decode, if one can be read."""
+    if isinstance(value, (bytes, bytearray, memoryview, str)):
+        try:
+            value = _json.parse(value)
+        except PayloadError:
+            return None
+    return _batch_id(value)
+
+
 def _batch_id(value: Any) -> str | None:
     if isinstance(value, Mapping):
         candidate = value.get("id")

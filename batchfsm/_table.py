@@ -221,3 +221,38 @@ def carried_stamps(edges: Iterable[Transition]) -> dict[Status, frozenset[str]]:
                 carried[edge.dest] = grown
                 changed = True
     return {status: frozenset(stamps) for status, stamps in carried.items()}
+
+
+def required_stamps(edges: Iterable[Transition]) -> dict[Status, frozenset[str]]:
+    """The stamps a batch in each status must carry: those on every path that reaches it."""
+    edges = tuple(edges)
+    everything = frozenset().union(*(carried_stamps(edges).values()))
+    required: dict[Status, frozenset[str]] = dict.fromkeys(Status, everything)
+    required[INITIAL] = frozenset({CREATE_STAMP})
+    changed = True
+    while changed:  # shrinks to the fixed point: intersection over entering edges
+        changed = False
+        for status in Status:
+            if status is INITIAL:
+                continue
+            entering = [required[t.source] | {t.stamp} for t in edges if t.dest is status]
+            if not entering:
+                continue
+            narrowed = frozenset.intersection(*entering)
+            if narrowed != required[status]:
+                required[status] = narrowed
+                changed = True
+    return required
+
+
+def stamp_order(edges: Iterable[Transition]) -> frozenset[tuple[str, str]]:
+    """Pairs (earlier, later) of stamps that every path sets in that order.
+
+    An edge stamps after every stamp its source may carry, so along any path stamps never
+    decrease; this lists each such pair once.
+    """
+    edges = tuple(edges)
+    carried = carried_stamps(edges)
+    return frozenset(
+        (earlier, t.stamp) for t in edges for earlier in carried[t.source] if earlier != t.stamp
+    )

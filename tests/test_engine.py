@@ -12,7 +12,6 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from paths import Clock, batch_in, fire, path_to, stamp_order_problems
 
 import batchfsm
 from batchfsm import (
@@ -30,6 +29,8 @@ from batchfsm import (
 )
 from batchfsm._record import TIMESTAMP_FIELDS
 from batchfsm._table import carried_stamps
+
+from paths import Clock, batch_in, fire, path_to, stamp_order_problems
 
 PAYLOADS = Path(__file__).parent / "payloads"
 EDGES = {(t.event, t.source): t for t in TRANSITIONS}

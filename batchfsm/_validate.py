@@ -1,0 +1,477 @@
+"""The validator: every consistency problem of a batch payload, as a report, never a crash.
+
+The stamp rules are derived from the lifecycle table (`_table`), so the validator accepts
+exactly what the engine can produce under the same profile, and the engine's profile
+decides which statuses may follow which in a history.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from . import _codec
+from ._errors import ArgumentError, PayloadError, Severity, Violation
+from ._jsonpath import ROOT, child
+from ._record import ENDPOINTS, TIMESTAMP_FIELDS, Batch, Status
+from ._table import (
+    carried_stamps,
+    reachable,
+    required_stamps,
+    stamp_order,
+    transitions_for,
+)
+
+__all__ = ["Report", "check_history", "validate"]
+
+_ERROR, _WARNING = Severity.ERROR, Severity.WARNING
+_WINDOW = re.compile(r"([1-9][0-9]{0,5})h\Z")
+_WINDOW_TOLERANCE = 60  # seconds; Azure shows expires_at = created_at + 86396
+_EVENT_STAMPS = tuple(name for name in TIMESTAMP_FIELDS if name != "expires_at")
+_CONSTANT = ("created_at", "expires_at", "input_file_id", "endpoint")
+
+
+@attrs.frozen
+class Report:
+    """What validating a payload (or a history of snapshots) found.
+
+    Attributes:
+        violations: Every problem found, errors and warnings, each at its JSONPath.
+        batch: The decoded record (the last snapshot's, for a history), or None when the
+            payload could not be decoded.
+    """
+
+    violations: tuple[Violation, ...]
+    batch: Batch | None
+    batch_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when no violation is an error (warnings do not count)."""
+        return all(v.severity is not _ERROR for v in self.violations)
+
+    @property
+    def errors(self) -> tuple[Violation, ...]:
+        """The error-severity violations."""
+        return tuple(v for v in self.violations if v.severity is _ERROR)
+
+    @property
+    def warnings(self) -> tuple[Violation, ...]:
+        """The warning-severity violations."""
+        return tuple(v for v in self.violations if v.severity is _WARNING)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable summary: ``{"ok", "batch_id", "violations": [...]}``."""
+        return {
+            "ok": self.ok,
+            "batch_id": self.batch_id,
+            "violations": [
+                {"code": v.code, "path": v.path, "message": v.message, "severity": v.severity.value}
+                for v in self.violations
+            ],
+        }
+
+
+@attrs.frozen
+class _Rules:
+    """The table-derived rules of one profile."""
+
+    profile: str
+    carried: dict[Status, frozenset[str]]
+    required: dict[Status, frozenset[str]]
+    order: tuple[tuple[str, str], ...]
+    next_statuses: dict[Status, frozenset[Status]]
+
+
+def _rules(profile: str) -> _Rules:
+    edges = transitions_for(profile)
+    return _Rules(
+        profile=profile,
+        carried=carried_stamps(edges),
+        required=required_stamps(edges),
+        order=tuple(sorted(stamp_order(edges))),
+        next_statuses={status: reachable(edges, status) for status in Status},
+    )
+
+
+_RULES = {profile: _rules(profile) for profile in _codec.PROFILES}
+
+
+def _at(key: str) -> str:
+    return child(ROOT, key)
+
+
+def _decode(data: object, codec_profile: str) -> tuple[Batch | None, list[Violation]]:
+    """The record `data` holds, with the compat normalisations, or the decode problems."""
+    try:
+        if isinstance(data, Batch):
+            batch = data
+        elif isinstance(data, (bytes, bytearray, memoryview, str)):
+            batch = _codec.loads(data, profile=codec_profile)
+        elif isinstance(data, Mapping):
+            batch = _codec.structure(data, profile=codec_profile)
+        else:
+            raise ArgumentError(
+                "data", f"expected JSON text, a mapping or a Batch, got {type(data).__name__}"
+            )
+    except PayloadError as error:
+        return None, list(error.violations)
+    return batch, list(batch.normalizations)
+
+
+def _check_profile(profile: str) -> _Rules:
+    try:
+        return _RULES[profile]
+    except (KeyError, TypeError):
+        raise ArgumentError(
+            "profile", f"expected one of {_codec.PROFILES}, got {profile!r}"
+        ) from None
+
+
+def validate(data: object, *, profile: str = "openai") -> Report:
+    """Check a batch payload against the wire format and the lifecycle, reporting everything.
+
+    Args:
+        data: JSON text (bytes or str), a decoded mapping, or a `Batch`.
+        profile: ``strict`` (OpenAI's documented behaviour only), ``openai`` (also the
+            tolerated edges) or ``compat`` (also provider quirks, each a warning).
+
+    Returns:
+        A `Report`; bad data never raises, it is reported.
+
+    Raises:
+        ArgumentError: only for a `data` of another type, or an unknown profile.
+    """
+    rules = _check_profile(profile)
+    batch, found = _decode(data, "compat" if profile == "compat" else "openai")
+    if batch is not None:
+        found.extend(_check(batch, rules))
+        return Report(tuple(found), batch, batch.id)
+    # Not canonical: if the payload reads under compat, check its lifecycle all the same,
+    # so that one report lists every problem, not only the decoding ones.
+    lenient, _ = _decode(data, "compat") if profile != "compat" else (None, [])
+    if lenient is not None:
+        found.extend(_check(lenient, rules))
+    batch_id = lenient.id if lenient is not None else _codec.payload_id(data)
+    return Report(tuple(found), None, batch_id)
+
+
+def _severity(strict: bool) -> Severity:
+    return _ERROR if strict else _WARNING
+
+
+def _check(batch: Batch, rules: _Rules) -> list[Violation]:
+    found: list[Violation] = []
+    add = found.append
+    strict = rules.profile == "strict"
+
+    # -- wire values the codec's types allow but the API does not ------------------------
+    if batch.object != "batch":
+        add(Violation("object.invalid", _at("object"), f"expected 'batch', got {batch.object!r}"))
+    if batch.endpoint is not None and batch.endpoint not in ENDPOINTS:
+        add(
+            Violation(
+                "endpoint.unknown",
+                _at("endpoint"),
+                f"{batch.endpoint!r} is not an endpoint OpenAI accepts",
+                _severity(strict),
+            )
+        )
+    window = _WINDOW.match(batch.completion_window)
+    if batch.completion_window != "24h":
+        known = "OpenAI accepts only '24h'"
+        severity = _severity(strict) if window else _ERROR
+        add(
+            Violation(
+                "window.unknown",
+                _at("completion_window"),
+                f"{batch.completion_window!r}: {known}",
+                severity,
+            )
+        )
+    if not batch.id.startswith("batch_"):
+        add(
+            Violation(
+                "id.prefix", _at("id"), f"{batch.id!r} does not start with 'batch_'", _WARNING
+            )
+        )
+    for key in ("input_file_id", "output_file_id", "error_file_id"):
+        value = getattr(batch, key)
+        if value is not None and not value.startswith("file-"):
+            add(
+                Violation(
+                    "file_id.prefix", _at(key), f"{value!r} does not start with 'file-'", _WARNING
+                )
+            )
+
+    # -- stamps: which, in what order, and the deadline ---------------------------------
+    status = batch.status
+    stamps = {name: getattr(batch, name) for name in _EVENT_STAMPS}
+    for name in sorted(rules.required[status]):
+        if stamps[name] is None:
+            add(
+                Violation(
+                    "stamp.missing", _at(name), f"a {status.value} batch has {name} set, got null"
+                )
+            )
+    for name in _EVENT_STAMPS:
+        if stamps[name] is not None and name not in rules.carried[status]:
+            add(
+                Violation(
+                    "stamp.unexpected",
+                    _at(name),
+                    f"a {status.value} batch never has {name}, got {stamps[name]}",
+                )
+            )
+    for earlier, later in rules.order:
+        first, second = stamps[earlier], stamps[later]
+        if first is not None and second is not None and second < first:
+            add(
+                Violation(
+                    "stamp.order", _at(later), f"{later} {second} is before {earlier} {first}"
+                )
+            )
+    if batch.expires_at is None:
+        add(
+            Violation(
+                "expires_at.missing", _at("expires_at"), "expires_at is null; it is set at creation"
+            )
+        )
+    else:
+        if window:
+            expected = batch.created_at + int(window.group(1)) * 3600
+            if abs(batch.expires_at - expected) > _WINDOW_TOLERANCE:
+                add(
+                    Violation(
+                        "expires_at.window",
+                        _at("expires_at"),
+                        f"expected created_at + {batch.completion_window} = {expected} "
+                        f"(± {_WINDOW_TOLERANCE} s), got {batch.expires_at}",
+                    )
+                )
+        if batch.expired_at is not None and batch.expired_at < batch.expires_at:
+            add(
+                Violation(
+                    "stamp.expired_early",
+                    _at("expired_at"),
+                    f"expired_at {batch.expired_at} is before expires_at {batch.expires_at}",
+                )
+            )
+
+    # -- counts, files, errors ----------------------------------------------------------
+    counts = batch.request_counts
+    if counts is not None:
+        for key in ("total", "completed", "failed"):
+            value = getattr(counts, key)
+            if value < 0:
+                add(
+                    Violation(
+                        "counts.negative",
+                        child(_at("request_counts"), key),
+                        f"request_counts.{key} is negative: {value}",
+                    )
+                )
+        done = counts.completed + counts.failed
+        if done > counts.total:
+            add(
+                Violation(
+                    "counts.exceeds_total",
+                    _at("request_counts"),
+                    f"completed {counts.completed} + failed {counts.failed} = {done} "
+                    f"exceeds total {counts.total}",
+                )
+            )
+        elif status is Status.COMPLETED and done != counts.total:
+            add(
+                Violation(
+                    "counts.unaccounted",
+                    _at("request_counts"),
+                    f"a completed batch accounts for every request: completed "
+                    f"{counts.completed} + failed {counts.failed} = {done}, total {counts.total}",
+                )
+            )
+        if status is Status.COMPLETED:
+            if counts.completed > 0 and batch.output_file_id is None:
+                add(
+                    Violation(
+                        "files.output_missing",
+                        _at("output_file_id"),
+                        f"{counts.completed} requests completed, but output_file_id is null",
+                    )
+                )
+            if counts.failed > 0 and batch.error_file_id is None:
+                add(
+                    Violation(
+                        "files.error_missing",
+                        _at("error_file_id"),
+                        f"{counts.failed} requests failed, but error_file_id is null",
+                    )
+                )
+    error_list = batch.errors.data if batch.errors is not None else None
+    if status is Status.FAILED and not error_list:
+        add(Violation("errors.missing", _at("errors"), "a failed batch lists at least one error"))
+    elif status is not Status.FAILED and error_list:
+        add(
+            Violation(
+                "errors.unexpected",
+                _at("errors"),
+                f"a {status.value} batch lists {len(error_list)} errors",
+                _WARNING,
+            )
+        )
+
+    # -- metadata and usage -------------------------------------------------------------
+    metadata = batch.metadata
+    if metadata:
+        if len(metadata) > 16:
+            add(
+                Violation(
+                    "metadata.too_many", _at("metadata"), f"at most 16 pairs, got {len(metadata)}"
+                )
+            )
+        for key, value in metadata.items():
+            where = child(_at("metadata"), key)
+            if len(key) > 64:
+                add(
+                    Violation(
+                        "metadata.key_too_long",
+                        where,
+                        f"keys have at most 64 characters, got {len(key)}",
+                    )
+                )
+            if len(value) > 512:
+                add(
+                    Violation(
+                        "metadata.value_too_long",
+                        where,
+                        f"values have at most 512 characters, got {len(value)}",
+                    )
+                )
+    usage = batch.usage
+    if usage is not None:
+        numbers = {
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "total_tokens": usage.total_tokens,
+            "input_tokens_details.cached_tokens": usage.input_tokens_details.cached_tokens,
+            "output_tokens_details.reasoning_tokens": usage.output_tokens_details.reasoning_tokens,
+        }
+        for key, value in numbers.items():
+            if value < 0:
+                add(
+                    Violation(
+                        "usage.negative", f"$.usage.{key}", f"usage.{key} is negative: {value}"
+                    )
+                )
+        if usage.total_tokens != usage.input_tokens + usage.output_tokens:
+            add(
+                Violation(
+                    "usage.total_mismatch",
+                    "$.usage.total_tokens",
+                    f"total_tokens {usage.total_tokens} != input_tokens {usage.input_tokens}"
+                    f" + output_tokens {usage.output_tokens}",
+                )
+            )
+        if usage.input_tokens_details.cached_tokens > usage.input_tokens:
+            add(
+                Violation(
+                    "usage.cached_exceeds_input",
+                    "$.usage.input_tokens_details.cached_tokens",
+                    f"cached_tokens {usage.input_tokens_details.cached_tokens} exceeds "
+                    f"input_tokens {usage.input_tokens}",
+                )
+            )
+        if usage.output_tokens_details.reasoning_tokens > usage.output_tokens:
+            add(
+                Violation(
+                    "usage.reasoning_exceeds_output",
+                    "$.usage.output_tokens_details.reasoning_tokens",
+                    f"reasoning_tokens {usage.output_tokens_details.reasoning_tokens} exceeds "
+                    f"output_tokens {usage.output_tokens}",
+                )
+            )
+    return found
+
+
+def _prefixed(violation: Violation, index: int) -> Violation:
+    return attrs.evolve(violation, path=f"$[{index}]" + violation.path[1:])
+
+
+def check_history(snapshots: Iterable[object], *, profile: str = "openai") -> Report:
+    """Check polled snapshots of one batch, in order: each alone, and each against the last.
+
+    Polls may skip statuses; each status must still be reachable from the one before by
+    the profile's edges. Paths are prefixed with the snapshot's index (``$[3].status``).
+
+    Raises:
+        ArgumentError: for a `snapshots` that is not iterable, an item of the wrong
+            type, or an unknown profile.
+    """
+    rules = _check_profile(profile)
+    if isinstance(snapshots, (str, bytes, Mapping)) or not isinstance(snapshots, Iterable):
+        raise ArgumentError(
+            "snapshots", f"expected a sequence of payloads, got {type(snapshots).__name__}"
+        )
+    found: list[Violation] = []
+    previous: Batch | None = None
+    latest: Batch | None = None
+    for index, snapshot in enumerate(snapshots):
+        report = validate(snapshot, profile=profile)
+        found.extend(_prefixed(v, index) for v in report.violations)
+        if report.batch is None:
+            continue
+        latest = report.batch
+        if previous is not None:
+            found.extend(_compare(previous, latest, index, rules))
+        previous = latest
+    return Report(tuple(found), latest)
+
+
+def _compare(before: Batch, after: Batch, index: int, rules: _Rules) -> list[Violation]:
+    here = f"$[{index}]"
+    found: list[Violation] = []
+    add = found.append
+    if after.id != before.id:
+        add(
+            Violation(
+                "history.id_changed", f"{here}.id", f"id changed from {before.id!r} to {after.id!r}"
+            )
+        )
+    if after.status not in rules.next_statuses[before.status]:
+        add(
+            Violation(
+                "history.unreachable",
+                f"{here}.status",
+                f"{after.status.value} cannot follow {before.status.value}",
+            )
+        )
+    for name in _EVENT_STAMPS:
+        old, new = getattr(before, name), getattr(after, name)
+        if old is not None and new != old:
+            change = "disappeared" if new is None else f"changed to {new}"
+            add(Violation("history.stamp_changed", f"{here}.{name}", f"{name} {old} {change}"))
+    for name in _CONSTANT:
+        old, new = getattr(before, name), getattr(after, name)
+        if new != old:
+            add(
+                Violation(
+                    "history.field_changed",
+                    f"{here}.{name}",
+                    f"{name} changed from {old!r} to {new!r}",
+                )
+            )
+    if before.request_counts is not None and after.request_counts is not None:
+        for key in ("total", "completed", "failed"):
+            old, new = getattr(before.request_counts, key), getattr(after.request_counts, key)
+            if new < old:
+                add(
+                    Violation(
+                        "history.counts_decreased",
+                        f"{here}.request_counts.{key}",
+                        f"request_counts.{key} went down from {old} to {new}",
+                    )
+                )
+    return found

@@ -1,0 +1,329 @@
+"""The validator: verdicts on published payloads, every code, engine output always clean."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import batchfsm
+from batchfsm import EVENTS, ArgumentError, Lifecycle, Severity, Status
+from batchfsm._catalog import CODES, base_payload, example
+from batchfsm._reference import violations_page
+from batchfsm._validate import Report, check_history, validate
+
+from paths import Clock, fire
+from wire import json_values, wire_batches
+
+ROOT = Path(__file__).parent.parent
+PAYLOADS = Path(__file__).parent / "payloads"
+WARNING_CODES = {"id.prefix", "file_id.prefix", "errors.unexpected", "endpoint.unknown"}
+
+# The verdicts tests/payloads/SOURCES.md implies: consistent -> ok under openai; Azure quirks
+# -> errors under openai and ok (with warnings) under compat; real inconsistencies -> errors.
+VERDICTS = {
+    "001_validating_openapi-create.json": (False, False, {"$.expires_at"}),
+    "002_completed_openapi-retrieve.json": (True, True, set()),
+    "003_cancelling_openapi-cancel.json": (True, True, set()),
+    "004_completed_openapi-batch-object.json": (True, True, set()),
+    "005_validating_azure-docs-rest-create.json": (False, True, set()),
+    "006_validating_azure-docs-rest-retrieve.json": (False, True, set()),
+    "007_validating_azure-docs-python-create.json": (False, True, set()),
+    "008_completed_azure-docs-python.json": (False, False, {"$.in_progress_at"}),
+    "009_completed_azure-docs-python-list-a.json": (True, True, set()),
+    "010_completed_azure-docs-python-list-b.json": (True, True, set()),
+    "011_validating_azure-docs-python-failfast.json": (False, True, set()),
+}
+
+
+class TestPublishedPayloads:
+    @pytest.mark.parametrize("name", sorted(VERDICTS))
+    def test_verdict(self, name: str) -> None:
+        """Each published payload gets the verdict its SOURCES.md line implies."""
+        ok_openai, ok_compat, inconsistent_at = VERDICTS[name]
+        raw = (PAYLOADS / name).read_bytes()
+        under_openai, under_compat = validate(raw), validate(raw, profile="compat")
+        assert (under_openai.ok, under_compat.ok) == (ok_openai, ok_compat)
+        assert {v.path for v in under_compat.errors} == inconsistent_at
+        if not ok_openai:
+            assert under_openai.errors
+
+    @pytest.mark.parametrize("name", [n for n in VERDICTS if n[:3] in {"005", "006", "007", "011"}])
+    def test_azure_quirks_are_warnings_under_compat(self, name: str) -> None:
+        """Under compat each Azure quirk is reported as a compat.* warning."""
+        report = validate((PAYLOADS / name).read_bytes(), profile="compat")
+        assert any(v.code.startswith("compat.") for v in report.warnings)
+
+    def test_inconsistency_reported_beside_decode_errors(self) -> None:
+        """Under openai, a payload that fails to decode still gets its lifecycle checked."""
+        report = validate((PAYLOADS / "008_completed_azure-docs-python.json").read_bytes())
+        assert {(v.path, v.code) for v in report.errors} == {
+            ("$.endpoint", "field.type"),
+            ("$.in_progress_at", "stamp.missing"),
+        }
+        assert report.batch is None
+        assert report.batch_id == "batch_6caaf24d-54a5-46be-b1b7-518884fcbdde"
+
+
+class TestCatalog:
+    @pytest.mark.parametrize("name", list(CODES))
+    def test_example_reports_its_code(self, name: str) -> None:
+        """Each catalogued code's example payload is reported with that code."""
+        code = CODES[name]
+        payload = example(name)
+        if code.history:
+            report = check_history(payload, profile=code.profile)
+        else:
+            report = validate(payload, profile=code.profile)
+        matching = [v for v in report.violations if v.code == name]
+        assert matching, report.violations
+        expected = (
+            Severity.WARNING
+            if name in WARNING_CODES or name.startswith("compat.")
+            else Severity.ERROR
+        )
+        assert all(v.severity is expected for v in matching)
+
+    def test_base_payload_is_clean(self) -> None:
+        """The payload every example starts from validates with no violation at all."""
+        assert validate(base_payload(), profile="strict").violations == ()
+
+    def test_every_reported_code_is_catalogued(self) -> None:
+        """Every code literal in the decoding and validating modules is in the catalog."""
+        sources = ["_validate.py", "_strict.py", "_json.py", "_codec.py", "_compat.py"]
+        text = "".join((Path(batchfsm.__file__).parent / name).read_text() for name in sources)
+        literals = set(re.findall(r'"((?:[a-z_]+)\.[a-z_]+)"', text))
+        families = {n.split(".")[0] for n in CODES} | {"encode"}
+        codes = {c for c in literals if c.split(".")[0] in families}
+        # encode.* comes from dumps, not validate; field.invalid is the fallback for an
+        # exception no hook is known to raise, so no payload can show it.
+        assert codes - {"encode.unsupported", "field.invalid"} <= set(CODES)
+        assert len(codes) >= 40
+
+    def test_catalog_page_is_current(self) -> None:
+        """docs/violations.md is what the catalog generates."""
+        page = (ROOT / "docs" / "violations.md").read_text(encoding="utf-8")
+        assert page == violations_page(), "regenerate: python -m batchfsm._reference violations"
+
+
+class TestSeverityByProfile:
+    def test_unknown_endpoint(self) -> None:
+        """An unknown endpoint is a warning under openai and an error under strict."""
+        payload = {**base_payload(), "endpoint": "/v1/other"}
+        assert validate(payload).ok
+        assert not validate(payload, profile="strict").ok
+
+    def test_other_hour_windows(self) -> None:
+        """A window like '12h' is a warning except under strict; an unreadable one is an error."""
+        payload = {
+            **base_payload(),
+            "completion_window": "12h",
+            "expires_at": 1711471533 + 12 * 3600,
+        }
+        assert validate(payload).ok
+        assert not validate(payload, profile="strict").ok
+        assert not validate({**base_payload(), "completion_window": "soon"}).ok
+
+    def test_tolerated_edge(self) -> None:
+        """A batch cancelled straight from validating is fine under openai, not under strict."""
+        payload = {
+            **base_payload(),
+            "status": "cancelled",
+            "in_progress_at": None,
+            "finalizing_at": None,
+            "completed_at": None,
+            "cancelling_at": 1711471540,
+            "cancelled_at": 1711471600,
+            "output_file_id": None,
+            "error_file_id": None,
+            "request_counts": {"total": 0, "completed": 0, "failed": 0},
+        }
+        assert validate(payload).ok
+        strict = validate(payload, profile="strict")
+        assert [(v.code, v.path) for v in strict.errors] == [("stamp.missing", "$.in_progress_at")]
+
+
+class TestReport:
+    def test_all_violations_not_the_first(self) -> None:
+        """Several broken rules are all reported."""
+        payload = {
+            **base_payload(),
+            "completed_at": 1,
+            "error_file_id": None,
+            "metadata": {"k": "v" * 600},
+        }
+        codes = {v.code for v in validate(payload).violations}
+        assert {"stamp.order", "files.error_missing", "metadata.value_too_long"} <= codes
+
+    def test_to_dict(self) -> None:
+        """to_dict is JSON-serialisable and carries ok, the batch id and each violation."""
+        report = validate({**base_payload(), "id": "x1"})
+        data = json.loads(json.dumps(report.to_dict()))
+        assert data["ok"] is True
+        assert data["batch_id"] == "x1"
+        assert data["violations"] == [
+            {
+                "code": "id.prefix",
+                "path": "$.id",
+                "message": "'x1' does not start with 'batch_'",
+                "severity": "warning",
+            }
+        ]
+
+    def test_warnings_do_not_make_it_invalid(self) -> None:
+        """ok is False exactly when some violation is an error."""
+        report = validate({**base_payload(), "id": "x1", "completed_at": 1})
+        assert not report.ok
+        assert report.errors
+        assert report.warnings
+
+    @pytest.mark.parametrize("data", [b'{"id": "batch_1"}', '{"id": "batch_1"}', {"id": "batch_1"}])
+    def test_every_input_form(self, data: Any) -> None:
+        """bytes, str and mappings are all accepted and decoded alike."""
+        report = validate(data)
+        assert not report.ok
+        assert report.batch_id == "batch_1"
+        assert {v.code for v in report.violations} == {"field.missing"}
+
+    def test_batch_input(self) -> None:
+        """A Batch record is validated as it is."""
+        batch = batchfsm.structure(base_payload())
+        report = validate(batch)
+        assert report.ok
+        assert report.batch is batch
+
+    @pytest.mark.parametrize("data", [5, None, [base_payload()], object()])
+    def test_wrong_argument_type(self, data: Any) -> None:
+        """Only an argument of the wrong type raises (ArgumentError)."""
+        with pytest.raises(ArgumentError):
+            validate(data)
+
+    def test_unknown_profile(self) -> None:
+        """An unknown profile raises ArgumentError."""
+        with pytest.raises(ArgumentError):
+            validate(base_payload(), profile="azure")
+
+    @given(
+        st.one_of(
+            st.binary(max_size=80),
+            json_values.map(json.dumps),
+            json_values.filter(lambda v: isinstance(v, dict)),
+        )
+    )
+    def test_never_raises_on_bad_data(self, data: Any) -> None:
+        """Whatever the payload, validate returns a report."""
+        assert isinstance(validate(data), Report)
+
+    @given(wire_batches())
+    def test_type_correct_payloads_never_raise(self, wire: dict[str, Any]) -> None:
+        """Any type-correct payload is checked without an exception, under every profile."""
+        for profile in ("strict", "openai", "compat"):
+            assert isinstance(validate(wire, profile=profile), Report)
+
+
+@st.composite
+def driven(draw: st.DrawFn, profile: str) -> list[batchfsm.Batch]:
+    """Snapshots of a batch driven by random events and clock moves (some refused)."""
+    clock = Clock(1_700_000_000)
+    lifecycle = Lifecycle(clock, profile=profile)
+    batch = lifecycle.create(input_file_id="file-in", endpoint="/v1/responses")
+    snapshots = [batchfsm.loads(batchfsm.dumps(batch))]
+    for _ in range(draw(st.integers(0, 12))):
+        clock.now = max(0, clock.now + draw(st.integers(-3600, 50_000)))
+        event = draw(st.sampled_from([*EVENTS, "record_progress"]))
+        try:
+            if event == "record_progress":
+                lifecycle.record_progress(
+                    batch, completed=draw(st.integers(0, 2)), failed=draw(st.integers(0, 1))
+                )
+            elif event == "expire":
+                lifecycle.expire(batch)
+            else:
+                fire(lifecycle, batch, event)
+        except batchfsm.TransitionError:
+            continue
+        snapshots.append(batchfsm.loads(batchfsm.dumps(batch)))
+    return snapshots
+
+
+class TestEngineOutput:
+    @given(st.data(), st.sampled_from(["strict", "openai"]))
+    def test_every_engine_batch_is_valid(self, data: st.DataObject, profile: str) -> None:
+        """Every batch the engine produces validates with no error under its own profile."""
+        for snapshot in data.draw(driven(profile)):
+            report = validate(snapshot, profile=profile)
+            assert report.errors == (), report.errors
+
+    @given(st.data(), st.sampled_from(["strict", "openai"]))
+    def test_engine_histories_are_accepted(self, data: st.DataObject, profile: str) -> None:
+        """Snapshots of one driven batch, some polls skipped, pass check_history."""
+        snapshots = data.draw(driven(profile))
+        kept = [s for i, s in enumerate(snapshots) if i == 0 or data.draw(st.booleans())]
+        report = check_history([batchfsm.dumps(s) for s in kept], profile=profile)
+        assert report.errors == (), report.errors
+        assert report.batch == kept[-1]
+
+
+class TestHistory:
+    def test_paths_name_the_snapshot(self) -> None:
+        """Violations in a history carry the snapshot's index in their path."""
+        first = base_payload()
+        second = {**base_payload(), "completed_at": 1}
+        report = check_history([first, second])
+        assert ("$[1].completed_at", "stamp.order") in {(v.path, v.code) for v in report.violations}
+        assert ("$[1].completed_at", "history.stamp_changed") in {
+            (v.path, v.code) for v in report.violations
+        }
+
+    def test_skipped_polls_are_fine(self) -> None:
+        """validating then completed (in_progress and finalizing never polled) is accepted."""
+        created = {
+            **base_payload(),
+            "status": "validating",
+            "in_progress_at": None,
+            "finalizing_at": None,
+            "completed_at": None,
+            "output_file_id": None,
+            "error_file_id": None,
+            "request_counts": {"total": 0, "completed": 0, "failed": 0},
+        }
+        assert check_history([created, base_payload()]).ok
+
+    def test_undecodable_snapshot(self) -> None:
+        """A snapshot that does not decode is reported at its index and skipped."""
+        report = check_history([base_payload(), b"{", base_payload()])
+        assert [(v.path, v.code) for v in report.violations] == [("$[1]", "json.syntax")]
+
+    def test_empty_history(self) -> None:
+        """An empty history is trivially fine and has no batch."""
+        report = check_history([])
+        assert report.ok
+        assert report.batch is None
+
+    @pytest.mark.parametrize("bad", [5, "payload", {"id": "x"}])
+    def test_not_a_sequence(self, bad: Any) -> None:
+        """check_history of something that is not a sequence of payloads raises ArgumentError."""
+        with pytest.raises(ArgumentError):
+            check_history(bad)
+
+    def test_status_order(self) -> None:
+        """A status that cannot follow the previous one is history.unreachable."""
+        cancelling = json.loads((PAYLOADS / "003_cancelling_openapi-cancel.json").read_bytes())
+        later = {**cancelling, "status": "in_progress", "cancelling_at": None}
+        codes = {v.code for v in check_history([cancelling, later]).violations}
+        assert {"history.unreachable", "history.stamp_changed"} <= codes
+
+
+def test_strict_documented_paths_are_clean() -> None:
+    """Driving only documented edges gives batches that validate clean under strict."""
+    for status in Status:
+        lifecycle = Lifecycle(Clock(), profile="strict")
+        from paths import batch_in
+
+        _, batch = batch_in(status, lifecycle)
+        assert validate(batch, profile="strict").errors == ()
