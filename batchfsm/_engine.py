@@ -31,7 +31,7 @@ from ._record import (
     Status,
 )
 from ._strict import INT64_MAX
-from ._table import EVENTS, IDEMPOTENT, INITIAL, Transition, carried_stamps, transitions_for
+from ._table import IDEMPOTENT, INITIAL, Transition, carried_stamps, transitions_for
 
 __all__ = ["Lifecycle", "TransitionHook"]
 
@@ -57,10 +57,6 @@ def _new_id() -> str:
     return "batch_" + secrets.token_hex(16)
 
 
-def _counts(batch: Batch) -> RequestCounts:
-    return batch.request_counts if batch.request_counts is not None else RequestCounts()
-
-
 def _file_id(name: str, value: object) -> str | None:
     if value is None or (type(value) is str and value):
         return value
@@ -74,7 +70,25 @@ def _count(name: str, value: object) -> int:
 
 
 Changes = dict[str, Any]
+# Shared read-only stand-ins, so the common paths allocate nothing; never mutated.
 _NO_COUNTS = RequestCounts()
+_NO_FILES: Changes = {}
+
+
+def _files(output_file_id: str | None, error_file_id: str | None) -> Changes:
+    """The file ids given to an event, checked; the shared empty dict when there are none."""
+    if output_file_id is None and error_file_id is None:
+        return _NO_FILES
+    files: Changes = {}
+    if _file_id("output_file_id", output_file_id) is not None:
+        files["output_file_id"] = output_file_id
+    if _file_id("error_file_id", error_file_id) is not None:
+        files["error_file_id"] = error_file_id
+    return files
+
+
+def _copy_files(batch: Batch, now: int, files: Changes) -> Changes:
+    return dict(files)
 
 
 class Lifecycle:
@@ -108,14 +122,6 @@ class Lifecycle:
         self._id_factory = id_factory if id_factory is not None else _new_id
         self._hooks: list[TransitionHook] = list(hooks)
         self.transitions: tuple[Transition, ...] = transitions_for(profile)
-        self._edges = {(t.event, t.source): t for t in self.transitions}
-        # Per status, a getter of the stamps it may carry (ordered, created_at twice so
-        # that attrgetter always returns a tuple): the latest of them clamps a new stamp.
-        self._carried = {
-            status: operator.attrgetter(*sorted(stamps, key=TIMESTAMP_FIELDS.index), "created_at")
-            for status, stamps in carried_stamps(self.transitions).items()
-            if stamps
-        }
         self._allowed = {
             status: tuple(
                 sorted(
@@ -136,10 +142,19 @@ class Lifecycle:
             model_attribute="status",
             ignore_invalid_triggers=False,
         )
-        self._triggers: dict[str, Callable[[Batch], bool]] = {
-            name: self._machine.events[name].trigger
-            for name in EVENTS
-            if name in self._machine.events
+        # One lookup per event gives the edge, the transitions trigger, and a getter of the
+        # stamps the source status may carry (created_at twice, so that attrgetter always
+        # returns a tuple): the latest of them clamps the new stamp.
+        carried = carried_stamps(self.transitions)
+        self._steps: dict[tuple[str, Status], tuple[Transition, Callable[[Batch], bool], Any]] = {
+            (t.event, t.source): (
+                t,
+                self._machine.events[t.event].trigger,
+                operator.attrgetter(
+                    *sorted(carried[t.source], key=TIMESTAMP_FIELDS.index), "created_at"
+                ),
+            )
+            for t in self.transitions
         }
         self._locks = tuple(threading.RLock() for _ in range(_STRIPES))
 
@@ -230,23 +245,23 @@ class Lifecycle:
     def start(self, batch: Batch, total: int | None = None) -> None:
         """validating → in_progress; ``total``, when given, becomes ``request_counts.total``."""
         if total is None:
-            self._fire(batch, "start", None)
-            return
-        _count("total", total)
+            self._fire(batch, "start", None, None)
+        else:
+            self._fire(batch, "start", self._set_total, _count("total", total))
 
-        def prepare(batch: Batch, now: int) -> Changes:
-            counts = _counts(batch)
-            done = counts.completed + counts.failed
-            if total < done:
-                raise self._guard(
-                    batch,
-                    "start",
-                    "counts.below_progress",
-                    f"total {total} is less than completed + failed = {done}",
-                )
-            return {"request_counts": attrs.evolve(counts, total=total)}
-
-        self._fire(batch, "start", prepare)
+    def _set_total(self, batch: Batch, now: int, total: int) -> Changes:
+        counts = batch.request_counts or _NO_COUNTS
+        done = counts.completed + counts.failed
+        if total < done:
+            raise self._guard(
+                batch,
+                "start",
+                "counts.below_progress",
+                f"total {total} is less than completed + failed = {done}",
+            )
+        if counts is _NO_COUNTS:  # never evolve the shared stand-in: its extra dict is shared
+            return {"request_counts": RequestCounts(total=total)}
+        return {"request_counts": attrs.evolve(counts, total=total)}
 
     def fail(self, batch: Batch, errors: Sequence[BatchError]) -> None:
         """→ failed, storing `errors` (at least one) in ``batch.errors``."""
@@ -255,22 +270,20 @@ class Lifecycle:
         for error in errors:
             if not isinstance(error, BatchError):
                 raise ArgumentError("errors", f"expected BatchError items, got {error!r}")
-        data = list(errors)
+        self._fire(batch, "fail", self._store_errors, list(errors))
 
-        def prepare(batch: Batch, now: int) -> Changes:
-            if not data:
-                raise self._guard(
-                    batch, "fail", "errors.empty", "a failed batch needs at least one error"
-                )
-            return {"errors": BatchErrors(object="list", data=data)}
-
-        self._fire(batch, "fail", prepare)
+    def _store_errors(self, batch: Batch, now: int, errors: list[BatchError]) -> Changes:
+        if not errors:
+            raise self._guard(
+                batch, "fail", "errors.empty", "a failed batch needs at least one error"
+            )
+        return {"errors": BatchErrors(object="list", data=errors)}
 
     def finalize(self, batch: Batch) -> None:
         """in_progress → finalizing, once every request is accounted for."""
-        self._fire(batch, "finalize", self._check_accounted)
+        self._fire(batch, "finalize", self._check_accounted, None)
 
-    def _check_accounted(self, batch: Batch, now: int) -> Changes:
+    def _check_accounted(self, batch: Batch, now: int, _: None) -> Changes:
         counts = batch.request_counts or _NO_COUNTS
         if counts.completed + counts.failed != counts.total:
             raise self._guard(
@@ -286,29 +299,25 @@ class Lifecycle:
         self, batch: Batch, output_file_id: str | None = None, error_file_id: str | None = None
     ) -> None:
         """finalizing → completed, with the files the counts call for."""
-        files = self._files(output_file_id, error_file_id)
+        self._fire(batch, "complete", self._check_files, _files(output_file_id, error_file_id))
 
-        def prepare(batch: Batch, now: int) -> Changes:
-            counts = _counts(batch)
-            output = files.get("output_file_id", batch.output_file_id)
-            errors = files.get("error_file_id", batch.error_file_id)
-            if counts.completed > 0 and output is None:
-                raise self._guard(
-                    batch,
-                    "complete",
-                    "files.output_missing",
-                    f"{counts.completed} requests completed, but there is no output_file_id",
-                )
-            if counts.failed > 0 and errors is None:
-                raise self._guard(
-                    batch,
-                    "complete",
-                    "files.error_missing",
-                    f"{counts.failed} requests failed, but there is no error_file_id",
-                )
-            return dict(files)
-
-        self._fire(batch, "complete", prepare)
+    def _check_files(self, batch: Batch, now: int, files: Changes) -> Changes:
+        counts = batch.request_counts or _NO_COUNTS
+        if counts.completed > 0 and files.get("output_file_id", batch.output_file_id) is None:
+            raise self._guard(
+                batch,
+                "complete",
+                "files.output_missing",
+                f"{counts.completed} requests completed, but there is no output_file_id",
+            )
+        if counts.failed > 0 and files.get("error_file_id", batch.error_file_id) is None:
+            raise self._guard(
+                batch,
+                "complete",
+                "files.error_missing",
+                f"{counts.failed} requests failed, but there is no error_file_id",
+            )
+        return dict(files)
 
     def expire(
         self,
@@ -322,35 +331,33 @@ class Lifecycle:
 
         Partial result files may be given.
         """
-        files = self._files(output_file_id, error_file_id)
+        files = _files(output_file_id, error_file_id)
+        moment = None if now is None else _count("now", now)
+        self._fire(batch, "expire", self._check_due, files, moment)
 
-        def prepare(batch: Batch, now: int) -> Changes:
-            deadline = batch.expires_at
-            if deadline is None:
-                raise self._guard(
-                    batch, "expire", "expires_at.missing", "the batch has no expires_at"
-                )
-            if now < deadline:
-                raise self._guard(
-                    batch,
-                    "expire",
-                    "expires_at.not_due",
-                    f"the clock reads {now}, expires_at is {deadline} ({deadline - now} s to go)",
-                )
-            return dict(files)
-
-        self._fire(batch, "expire", prepare, now)
+    def _check_due(self, batch: Batch, now: int, files: Changes) -> Changes:
+        deadline = batch.expires_at
+        if deadline is None:
+            raise self._guard(batch, "expire", "expires_at.missing", "the batch has no expires_at")
+        if now < deadline:
+            raise self._guard(
+                batch,
+                "expire",
+                "expires_at.not_due",
+                f"the clock reads {now}, expires_at is {deadline} ({deadline - now} s to go)",
+            )
+        return dict(files)
 
     def cancel(self, batch: Batch) -> None:
         """→ cancelling; on a batch already cancelling or cancelled, nothing happens."""
-        self._fire(batch, "cancel", None)
+        self._fire(batch, "cancel", None, None)
 
     def finish_cancel(
         self, batch: Batch, output_file_id: str | None = None, error_file_id: str | None = None
     ) -> None:
         """cancelling → cancelled; partial result files may be given."""
-        files = self._files(output_file_id, error_file_id)
-        self._fire(batch, "finish_cancel", (lambda batch, now: dict(files)) if files else None)
+        files = _files(output_file_id, error_file_id)
+        self._fire(batch, "finish_cancel", _copy_files if files else None, files)
 
     def record_progress(self, batch: Batch, completed: int = 0, failed: int = 0) -> None:
         """Add finished and failed requests to the counts of an in-progress batch.
@@ -368,7 +375,7 @@ class Lifecycle:
                 raise IllegalTransition(
                     batch.id, batch.status.value, "record_progress", self._allowed[batch.status]
                 )
-            counts = _counts(batch)
+            counts = batch.request_counts or _NO_COUNTS
             done = counts.completed + completed + counts.failed + failed
             if done > counts.total:
                 raise self._guard(
@@ -401,7 +408,7 @@ class Lifecycle:
         expired = []
         for batch in batches:
             self._check_batch(batch)
-            if ("expire", batch.status) not in self._edges:
+            if ("expire", batch.status) not in self._steps:
                 continue
             if batch.expires_at is None or moment < batch.expires_at:
                 continue
@@ -456,17 +463,6 @@ class Lifecycle:
             )
 
     @staticmethod
-    def _files(output_file_id: str | None, error_file_id: str | None) -> Changes:
-        files: Changes = {}
-        if output_file_id is None and error_file_id is None:
-            return files
-        if _file_id("output_file_id", output_file_id) is not None:
-            files["output_file_id"] = output_file_id
-        if _file_id("error_file_id", error_file_id) is not None:
-            files["error_file_id"] = error_file_id
-        return files
-
-    @staticmethod
     def _guard(batch: Batch, event: str, condition: str, detail: str) -> GuardError:
         return GuardError(batch.id, batch.status.value, event, condition, detail)
 
@@ -474,40 +470,48 @@ class Lifecycle:
         self,
         batch: Batch,
         event: str,
-        prepare: Callable[[Batch, int], Changes] | None,
+        prepare: Callable[[Batch, int, Any], Changes] | None,
+        data: Any,
         now: int | None = None,
     ) -> None:
+        """Check and apply one event atomically. ``prepare(batch, now, data)`` checks the
+        event's condition and returns what it writes besides the status and the stamp."""
         if type(batch) is not Batch or type(batch.status) is not Status:
             self._check_batch(batch)
         lock = self._locks[(id(batch) >> 4) % _STRIPES]
         lock.acquire()
         try:
             source = batch.status
-            edge = self._edges.get((event, source))
-            if edge is None:
+            step = self._steps.get((event, source))
+            if step is None:
                 if (event, source) in IDEMPOTENT:
                     return
                 raise IllegalTransition(batch.id, source.value, event, self._allowed[source])
+            edge, trigger, carried = step
             if now is None:
                 now = self._clock()
                 if type(now) is not int or not 0 <= now <= INT64_MAX:
                     self._now()  # raises the clock's ArgumentError
             # Everything that can fail happens before the first write.
-            changes = prepare(batch, now) if prepare is not None else {}
+            changes = prepare(batch, now, data) if prepare is not None else _NO_FILES
             # Clamped: a clock that stepped back never puts a stamp before an earlier one.
-            stamps = self._carried[source](batch)
+            stamps = carried(batch)
             try:
                 latest = max(stamps)
             except TypeError:  # some stamp is None (a batch decoded from a sparse payload)
                 latest = max(filter(None, stamps), default=0)
-            changes[edge.stamp] = now if now >= latest else latest
-            saved = {name: getattr(batch, name) for name in changes} if self._hooks else None
+            stamp = edge.stamp
+            saved = None
+            if self._hooks:
+                saved = {name: getattr(batch, name) for name in changes}
+                saved[stamp] = getattr(batch, stamp)
             try:
-                moved = self._triggers[event](batch)
+                moved = trigger(batch)
             except MachineError:  # pragma: no cover - the table check above rules it out
                 moved = False
             if not moved:  # pragma: no cover
                 raise IllegalTransition(batch.id, source.value, event, self._allowed[source])
+            setattr(batch, stamp, now if now >= latest else latest)
             for name, value in changes.items():
                 setattr(batch, name, value)
             if saved is not None:
