@@ -7,8 +7,9 @@ decides which statuses may follow which in a history.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -16,7 +17,7 @@ import attrs
 from . import _codec
 from ._errors import ArgumentError, PayloadError, Severity, Violation
 from ._jsonpath import ROOT, child
-from ._record import ENDPOINTS, TIMESTAMP_FIELDS, Batch, Status
+from ._record import ENDPOINTS, TIMESTAMP_FIELDS, Batch, Status, Usage
 from ._table import (
     carried_stamps,
     reachable,
@@ -76,23 +77,39 @@ class Report:
 
 
 @attrs.frozen
+class _StatusRules:
+    """What the table says about the stamps of a batch in one status."""
+
+    required: tuple[str, ...]  # set on every path to the status
+    forbidden: tuple[str, ...]  # set on no path to it
+    order: tuple[tuple[str, str], ...]  # (earlier, later) pairs among the stamps it may carry
+
+
+@attrs.frozen
 class _Rules:
     """The table-derived rules of one profile."""
 
     profile: str
-    carried: dict[Status, frozenset[str]]
-    required: dict[Status, frozenset[str]]
-    order: tuple[tuple[str, str], ...]
+    stamps: dict[Status, _StatusRules]
     next_statuses: dict[Status, frozenset[Status]]
 
 
 def _rules(profile: str) -> _Rules:
     edges = transitions_for(profile)
+    carried, required, order = carried_stamps(edges), required_stamps(edges), stamp_order(edges)
+    stamps = {
+        status: _StatusRules(
+            required=tuple(name for name in _EVENT_STAMPS if name in required[status]),
+            forbidden=tuple(name for name in _EVENT_STAMPS if name not in carried[status]),
+            order=tuple(
+                sorted((a, b) for a, b in order if a in carried[status] and b in carried[status])
+            ),
+        )
+        for status in Status
+    }
     return _Rules(
         profile=profile,
-        carried=carried_stamps(edges),
-        required=required_stamps(edges),
-        order=tuple(sorted(stamp_order(edges))),
+        stamps=stamps,
         next_statuses={status: reachable(edges, status) for status in Status},
     )
 
@@ -159,6 +176,12 @@ def validate(data: object, *, profile: str = "openai") -> Report:
     return Report(tuple(found), None, batch_id)
 
 
+@functools.lru_cache(maxsize=64)
+def _window_seconds(window: str) -> int | None:
+    match = _WINDOW.match(window)
+    return int(match.group(1)) * 3600 if match else None
+
+
 def _severity(strict: bool) -> Severity:
     return _ERROR if strict else _WARNING
 
@@ -180,10 +203,10 @@ def _check(batch: Batch, rules: _Rules) -> list[Violation]:
                 _severity(strict),
             )
         )
-    window = _WINDOW.match(batch.completion_window)
-    if batch.completion_window != "24h":
+    window = _window_seconds(batch.completion_window)
+    if window != 86_400 or batch.completion_window != "24h":
         known = "OpenAI accepts only '24h'"
-        severity = _severity(strict) if window else _ERROR
+        severity = _severity(strict) if window is not None else _ERROR
         add(
             Violation(
                 "window.unknown",
@@ -209,25 +232,26 @@ def _check(batch: Batch, rules: _Rules) -> list[Violation]:
 
     # -- stamps: which, in what order, and the deadline ---------------------------------
     status = batch.status
-    stamps = {name: getattr(batch, name) for name in _EVENT_STAMPS}
-    for name in sorted(rules.required[status]):
-        if stamps[name] is None:
+    table = rules.stamps[status]
+    for name in table.required:
+        if getattr(batch, name) is None:
             add(
                 Violation(
                     "stamp.missing", _at(name), f"a {status.value} batch has {name} set, got null"
                 )
             )
-    for name in _EVENT_STAMPS:
-        if stamps[name] is not None and name not in rules.carried[status]:
+    for name in table.forbidden:
+        value = getattr(batch, name)
+        if value is not None:
             add(
                 Violation(
                     "stamp.unexpected",
                     _at(name),
-                    f"a {status.value} batch never has {name}, got {stamps[name]}",
+                    f"a {status.value} batch never has {name}, got {value}",
                 )
             )
-    for earlier, later in rules.order:
-        first, second = stamps[earlier], stamps[later]
+    for earlier, later in table.order:
+        first, second = getattr(batch, earlier), getattr(batch, later)
         if first is not None and second is not None and second < first:
             add(
                 Violation(
@@ -241,8 +265,8 @@ def _check(batch: Batch, rules: _Rules) -> list[Violation]:
             )
         )
     else:
-        if window:
-            expected = batch.created_at + int(window.group(1)) * 3600
+        if window is not None:
+            expected = batch.created_at + window
             if abs(batch.expires_at - expected) > _WINDOW_TOLERANCE:
                 add(
                     Violation(
@@ -325,7 +349,9 @@ def _check(batch: Batch, rules: _Rules) -> list[Violation]:
 
     # -- metadata and usage -------------------------------------------------------------
     metadata = batch.metadata
-    if metadata:
+    if metadata and (
+        len(metadata) > 16 or max(map(len, metadata)) > 64 or max(map(len, metadata.values())) > 512
+    ):
         if len(metadata) > 16:
             add(
                 Violation(
@@ -352,12 +378,20 @@ def _check(batch: Batch, rules: _Rules) -> list[Violation]:
                 )
     usage = batch.usage
     if usage is not None:
+        _check_usage(usage, add)
+    return found
+
+
+def _check_usage(usage: Usage, add: Callable[[Violation], None]) -> None:
+    cached = usage.input_tokens_details.cached_tokens
+    reasoning = usage.output_tokens_details.reasoning_tokens
+    if min(usage.input_tokens, usage.output_tokens, usage.total_tokens, cached, reasoning) < 0:
         numbers = {
             "input_tokens": usage.input_tokens,
             "output_tokens": usage.output_tokens,
             "total_tokens": usage.total_tokens,
-            "input_tokens_details.cached_tokens": usage.input_tokens_details.cached_tokens,
-            "output_tokens_details.reasoning_tokens": usage.output_tokens_details.reasoning_tokens,
+            "input_tokens_details.cached_tokens": cached,
+            "output_tokens_details.reasoning_tokens": reasoning,
         }
         for key, value in numbers.items():
             if value < 0:
@@ -366,34 +400,33 @@ def _check(batch: Batch, rules: _Rules) -> list[Violation]:
                         "usage.negative", f"$.usage.{key}", f"usage.{key} is negative: {value}"
                     )
                 )
-        if usage.total_tokens != usage.input_tokens + usage.output_tokens:
-            add(
-                Violation(
-                    "usage.total_mismatch",
-                    "$.usage.total_tokens",
-                    f"total_tokens {usage.total_tokens} != input_tokens {usage.input_tokens}"
-                    f" + output_tokens {usage.output_tokens}",
-                )
+    if usage.total_tokens != usage.input_tokens + usage.output_tokens:
+        add(
+            Violation(
+                "usage.total_mismatch",
+                "$.usage.total_tokens",
+                f"total_tokens {usage.total_tokens} != input_tokens {usage.input_tokens}"
+                f" + output_tokens {usage.output_tokens}",
             )
-        if usage.input_tokens_details.cached_tokens > usage.input_tokens:
-            add(
-                Violation(
-                    "usage.cached_exceeds_input",
-                    "$.usage.input_tokens_details.cached_tokens",
-                    f"cached_tokens {usage.input_tokens_details.cached_tokens} exceeds "
-                    f"input_tokens {usage.input_tokens}",
-                )
+        )
+    if usage.input_tokens_details.cached_tokens > usage.input_tokens:
+        add(
+            Violation(
+                "usage.cached_exceeds_input",
+                "$.usage.input_tokens_details.cached_tokens",
+                f"cached_tokens {usage.input_tokens_details.cached_tokens} exceeds "
+                f"input_tokens {usage.input_tokens}",
             )
-        if usage.output_tokens_details.reasoning_tokens > usage.output_tokens:
-            add(
-                Violation(
-                    "usage.reasoning_exceeds_output",
-                    "$.usage.output_tokens_details.reasoning_tokens",
-                    f"reasoning_tokens {usage.output_tokens_details.reasoning_tokens} exceeds "
-                    f"output_tokens {usage.output_tokens}",
-                )
+        )
+    if usage.output_tokens_details.reasoning_tokens > usage.output_tokens:
+        add(
+            Violation(
+                "usage.reasoning_exceeds_output",
+                "$.usage.output_tokens_details.reasoning_tokens",
+                f"reasoning_tokens {usage.output_tokens_details.reasoning_tokens} exceeds "
+                f"output_tokens {usage.output_tokens}",
             )
-    return found
+        )
 
 
 def _prefixed(violation: Violation, index: int) -> Violation:

@@ -4,7 +4,8 @@ What it measures: for every example payload that loads under the default (``open
 profile, plus three generated ones (16 metadata pairs; a failed batch with 5 errors;
 unknown keys at top level and nested), the per-call time of
 
-* batchfsm: ``batchfsm.loads(raw)`` / ``batchfsm.dumps(batch)``;
+* batchfsm: ``batchfsm.loads(raw)`` / ``batchfsm.dumps(batch)``, and
+  ``batchfsm.validate(raw)`` (decode plus every lifecycle check; target 2.0x openai's decode);
 * openai (the peer): ``openai.types.Batch.model_validate_json(raw)`` /
   ``model.model_dump_json()``;
 * msgspec (the floor): ``msgspec.json.Decoder(BatchStruct).decode(raw)`` /
@@ -46,7 +47,7 @@ from typing import Any, Literal
 
 import batchfsm
 
-OPS: tuple[str, ...] = ("loads", "dumps")
+OPS: tuple[str, ...] = ("loads", "dumps", "validate")
 BATCHFSM, OPENAI, MSGSPEC = "batchfsm", "openai", "msgspec"
 
 DEFAULT_ROUNDS = 15
@@ -56,6 +57,8 @@ QUICK_ROUNDS = 3
 TARGET_MS = 10.0
 QUICK_TARGET_MS = 5.0
 
+VALIDATE_TARGET = 2.0
+VALIDATE_GOAL = 1.5
 LOADS_TARGET = 1.5
 LOADS_GOAL = 1.0
 DUMPS_TARGET = 1.0
@@ -82,6 +85,9 @@ class Impl:
     name: str
     loads: Callable[[bytes], Any]
     dumps: Callable[[Any], str | bytes]
+    # batchfsm.validate for batchfsm; for openai its decode again (what it checks is all
+    # it has); None where there is nothing to compare.
+    validate: Callable[[bytes], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,7 @@ Cells = dict[tuple[str, str, str], Cell]
 
 
 def batchfsm_impl() -> Impl:
-    return Impl(BATCHFSM, batchfsm.loads, batchfsm.dumps)
+    return Impl(BATCHFSM, batchfsm.loads, batchfsm.dumps, batchfsm.validate)
 
 
 def openai_impl() -> Impl | None:
@@ -130,7 +136,12 @@ def openai_impl() -> Impl | None:
         print("  Install the bench extra: pip install -e '.[bench]'")
         return None
     # Bound/unbound methods directly, not lambdas: a wrapper call would tax the peer only.
-    return Impl(OPENAI, OpenAIBatch.model_validate_json, OpenAIBatch.model_dump_json)
+    return Impl(
+        OPENAI,
+        OpenAIBatch.model_validate_json,
+        OpenAIBatch.model_dump_json,
+        OpenAIBatch.model_validate_json,
+    )
 
 
 def msgspec_impl() -> Impl | None:
@@ -349,6 +360,9 @@ def calibrate(fn: Callable[[Any], object], arg: Any, target_ms: float) -> int:
 def operation(impl: Impl, op: str, raw: bytes) -> tuple[Callable[[Any], object], Any]:
     if op == "loads":
         return impl.loads, raw
+    if op == "validate":
+        assert impl.validate is not None
+        return impl.validate, raw
     return impl.dumps, impl.loads(raw)
 
 
@@ -370,6 +384,8 @@ def prepare(payloads: Sequence[Payload], impls: Sequence[Impl], target_ms: float
             if not accepted(impl, payload):
                 continue
             for op in OPS:
+                if op == "validate" and impl.validate is None:
+                    continue
                 fn, arg = operation(impl, op, payload.raw)
                 cells[payload.name, impl.name, op] = Cell(calibrate(fn, arg, target_ms))
     return cells
@@ -448,7 +464,7 @@ def print_payload(payload: Payload, impls: Sequence[Impl], cells: Cells) -> None
     )
     for op in OPS:
         print(
-            f"  {op:<6}"
+            f"  {op[:6]:<6}"
             f"{fmt_us(cells.get((payload.name, BATCHFSM, op))):>13}"
             f"{fmt_us(cells.get((payload.name, OPENAI, op))):>11}"
             f"{fmt_us(cells.get((payload.name, MSGSPEC, op))):>12}"
@@ -504,6 +520,12 @@ def print_summary(stats: dict[str, Any], cells: Cells, rounds: int) -> None:
     print(f"  target loads <= {LOADS_TARGET}x openai: {verdict(loads, LOADS_TARGET)}")
     print(f"  goal   loads <= {LOADS_GOAL}x openai: {verdict(loads, LOADS_GOAL)}")
     print(f"  target dumps <= {DUMPS_TARGET}x openai: {verdict(dumps, DUMPS_TARGET)}")
+    checked = stats["batchfsm/openai validate"]["geomean"]
+    print(
+        f"  target validate <= {VALIDATE_TARGET}x openai decode:"
+        f" {verdict(checked, VALIDATE_TARGET)}"
+    )
+    print(f"  goal   validate <= {VALIDATE_GOAL}x openai decode: {verdict(checked, VALIDATE_GOAL)}")
     if cells:
         (name, impl, op), cell = max(cells.items(), key=lambda item: item[1].spread)
         print(f"  noisiest cell: {impl} {op} on {name}, IQR {cell.spread:.0%} of median")
