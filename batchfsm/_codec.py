@@ -264,12 +264,14 @@ _unstructure_batch = _converter.get_unstructure_hook(Batch)
 
 
 def _note_key(exc: BaseException) -> str | int | None:
-    for note in reversed(getattr(exc, "__notes__", ())):
-        if isinstance(note, AttributeValidationNote):
-            return note.name
-        if isinstance(note, IterableValidationNote):
-            return note.index
-    return None
+    """The attribute or index cattrs noted on `exc` (the last note: its direct container)."""
+    notes = getattr(exc, "__notes__", None)
+    if not notes:  # one of our own Invalid problems: its keys are in the problem
+        return None
+    note = notes[-1]
+    if isinstance(note, AttributeValidationNote):
+        return note.name
+    return note.index if isinstance(note, IterableValidationNote) else None
 
 
 def _violations(exc: BaseException, path: str = ROOT) -> list[Violation]:

@@ -64,3 +64,18 @@ def test_installed_command_runs_the_examples() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count(": ok (") == len(list((ROOT / "examples").rglob("*.json")))
+
+
+def test_python_dash_m(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m batchfsm` runs the same command and exits with its status."""
+    import runpy
+
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["batchfsm", "roundtrip", str(PAYLOADS / "002_completed_openapi-retrieve.json")],
+    )
+    with pytest.raises(SystemExit) as info:
+        runpy.run_module("batchfsm", run_name="__main__")
+    assert info.value.code == 0
+    assert ": ok (batch_abc123, completed)" in capsys.readouterr().out

@@ -457,3 +457,41 @@ def test_stamps_accept_zero_and_null(wire: dict[str, Any], key: str) -> None:
     """0 and null are valid for every optional stamp."""
     for value in (0, None):
         assert getattr(batchfsm.structure({**wire, key: value}), key) == value
+
+
+class TestEdges:
+    def test_structure_takes_any_mapping(self) -> None:
+        """structure accepts a read-only mapping, nested ones included."""
+        from types import MappingProxyType
+
+        wire = {
+            **_minimal(),
+            "request_counts": MappingProxyType({"total": 1, "completed": 0, "failed": 0}),
+        }
+        batch = batchfsm.structure(MappingProxyType(wire))
+        assert batch.request_counts == batchfsm.RequestCounts(total=1, completed=0, failed=0)
+
+    def test_dumps_refuses_non_batch(self) -> None:
+        """dumps of something that is not a Batch is an ArgumentError."""
+        with pytest.raises(ArgumentError):
+            batchfsm.dumps(_minimal())  # type: ignore[arg-type]
+
+    def test_non_json_python_value_is_named(self) -> None:
+        """A Python value with no JSON type is described by its type name."""
+        error = decode_error({**_minimal(), "id": {1, 2}})
+        assert "got set" in error.violations[0].message
+
+    def test_exact_pass_that_the_stdlib_cannot_read(self) -> None:
+        """A huge integer beside nesting the stdlib refuses is a PayloadError, not a crash."""
+        deep = "[" * 1010 + "]" * 1010
+        text = json.dumps({**_minimal(), "x_big": 2**70}).rstrip("}") + f', "x_deep": {deep}' + "}"
+        error = decode_error(text)
+        assert error.violations[0].code == "json.syntax"
+
+    def test_stdlib_encoder_failure(self) -> None:
+        """A batch needing the exact encoder and holding a non-JSON value is a PayloadError."""
+        batch = batchfsm.structure(_minimal())
+        batch.extra = {"a": 2**70, "b": {1}}
+        with pytest.raises(PayloadError) as info:
+            batchfsm.dumps(batch)
+        assert info.value.violations[0].code == "encode.unsupported"

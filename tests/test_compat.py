@@ -244,3 +244,19 @@ def test_normalisations_do_not_affect_equality() -> None:
     """A normalised record equals the canonical one: normalizations is provenance, not value."""
     quirky = batchfsm.structure(_minimal(status="VALIDATING"), profile="compat")
     assert quirky == batchfsm.structure(_minimal())
+
+
+def test_compat_of_a_non_object() -> None:
+    """Under compat too, a value that is not an object is a field.type error at $."""
+    with pytest.raises(PayloadError) as info:
+        batchfsm.structure([1], profile="compat")  # type: ignore[arg-type]
+    assert [(v.path, v.code) for v in info.value.violations] == [("$", "field.type")]
+
+
+@pytest.mark.parametrize(
+    "text", ["2024-07-19T25:00:00Z", "2024-07-32T00:00:00Z", "2024-07-19T10:61:00Z"]
+)
+def test_impossible_iso_times_stay_errors(text: str) -> None:
+    """An ISO-looking time with an impossible field is not normalised."""
+    with pytest.raises(PayloadError):
+        batchfsm.structure(_minimal(created_at=text), profile="compat")

@@ -27,6 +27,7 @@ from batchfsm import (
     Lifecycle,
     Status,
 )
+from batchfsm import strategies as bst
 from batchfsm._record import TIMESTAMP_FIELDS
 from batchfsm._table import carried_stamps
 
@@ -665,3 +666,75 @@ def test_evolve_copies_are_driven_alone() -> None:
     copy = attrs.evolve(batch)
     lifecycle.cancel(copy)
     assert batch.status is Status.IN_PROGRESS
+
+
+class TestMoreArguments:
+    def test_create_needs_a_file(self) -> None:
+        """create without an input file id is an ArgumentError."""
+        with pytest.raises(ArgumentError, match="input_file_id"):
+            Lifecycle(Clock()).create(input_file_id=None, endpoint="/v1/x")  # type: ignore[arg-type]
+
+    def test_metadata_must_be_a_mapping(self) -> None:
+        """Metadata that is not a mapping is an ArgumentError."""
+        with pytest.raises(ArgumentError, match="metadata"):
+            Lifecycle(Clock()).create(input_file_id="f", endpoint="/v1/x", metadata=[("k", "v")])  # type: ignore[arg-type]
+
+    def test_fail_needs_a_sequence(self) -> None:
+        """fail with a single error, not a list, is an ArgumentError."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        with pytest.raises(ArgumentError, match="errors"):
+            lifecycle.fail(batch, BatchError(code="x"))  # type: ignore[arg-type]
+
+    def test_start_with_total_on_a_batch_without_counts(self) -> None:
+        """A decoded batch with no request_counts gets fresh counts on start."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        batch.request_counts = None
+        lifecycle.start(batch, total=4)
+        assert batch.request_counts == batchfsm.RequestCounts(total=4, completed=0, failed=0)
+        lifecycle2, other = batch_in(Status.VALIDATING)
+        other.request_counts = None
+        lifecycle2.start(other, total=5)
+        assert batch.request_counts.extra is not other.request_counts.extra  # type: ignore[union-attr]
+
+    def test_sweep_skips_a_batch_whose_expiry_is_refused(self) -> None:
+        """expire_overdue leaves out a batch whose expiry a hook refused, rolled back."""
+        clock = Clock(0)
+        lifecycle = Lifecycle(clock)
+        batch = lifecycle.create(input_file_id="f", endpoint="/v1/x")
+        lifecycle.start(batch)
+
+        @lifecycle.on_transition
+        def refuse(batch: Batch, event: str, source: Status | None, dest: Status) -> None:
+            if event == "expire":
+                raise RuntimeError("store unavailable")
+
+        assert lifecycle.expire_overdue([batch], now=10**6) == []
+        assert batch.status is Status.IN_PROGRESS
+
+    def test_base_transition_error_pickles(self) -> None:
+        """A TransitionError survives pickling with its fields."""
+        error = batchfsm.TransitionError("batch_1", "completed", "cancel", "no")
+        again = pickle.loads(pickle.dumps(error))
+        assert (again.batch_id, again.event, str(again)) == ("batch_1", "cancel", "no")
+
+
+@given(bst.batches(), st.sampled_from(EVENTS))
+def test_every_event_on_generated_batches(batch: Batch, event: str) -> None:
+    """On any reachable batch (from the package's strategy), a legal event moves it along its
+    edge and stamps it; any other event is refused and changes nothing."""
+    lifecycle = Lifecycle(Clock(1_900_000_000))
+    source = batch.status
+    before = snapshot(batch)
+    edge = EDGES.get((event, source))
+    if edge is None and (event, source) not in IDEMPOTENT:
+        with pytest.raises(IllegalTransition):
+            fire(lifecycle, batch, event)
+        assert snapshot(batch) == before
+        return
+    fire(lifecycle, batch, event)
+    if edge is None:
+        assert snapshot(batch) == before
+    else:
+        assert batch.status is edge.dest
+        assert getattr(batch, edge.stamp) is not None
+        assert batchfsm.validate(batch).errors == ()

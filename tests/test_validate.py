@@ -327,3 +327,11 @@ def test_strict_documented_paths_are_clean() -> None:
 
         _, batch = batch_in(status, lifecycle)
         assert validate(batch, profile="strict").errors == ()
+
+
+def test_history_with_counts_missing() -> None:
+    """A snapshot without request_counts is not compared on counts."""
+    first = {**base_payload(), "request_counts": None}
+    assert not {v.code for v in check_history([first, base_payload()]).violations} & {
+        "history.counts_decreased"
+    }
