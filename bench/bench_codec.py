@@ -40,10 +40,12 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from _stats import Cell, fmt_ratio, fmt_us, geomean, present, rotated, verdict
 
 import batchfsm
 
@@ -94,27 +96,6 @@ class Impl:
 class Payload:
     name: str
     raw: bytes
-
-
-@dataclass
-class Cell:
-    """The samples of one (payload, implementation, operation)."""
-
-    n: int
-    samples_us: list[float] = field(default_factory=list)
-
-    @property
-    def median_us(self) -> float:
-        return statistics.median(self.samples_us)
-
-    @property
-    def spread(self) -> float:
-        """Interquartile range relative to the median: how noisy the samples were."""
-        if len(self.samples_us) < 2:
-            return 0.0
-        # "inclusive" stays inside the observed range, which matters with few rounds.
-        q1, _, q3 = statistics.quantiles(self.samples_us, n=4, method="inclusive")
-        return (q3 - q1) / self.median_us
 
 
 # (payload name, implementation name, operation) -> Cell
@@ -391,11 +372,6 @@ def prepare(payloads: Sequence[Payload], impls: Sequence[Impl], target_ms: float
     return cells
 
 
-def rotated(items: Sequence[Impl], by: int) -> list[Impl]:
-    k = by % len(items)
-    return [*items[k:], *items[:k]]
-
-
 def run_rounds(
     payloads: Sequence[Payload], impls: Sequence[Impl], cells: Cells, rounds: int
 ) -> None:
@@ -437,14 +413,6 @@ def paired_ratio(cells: Cells, payload: str, num: str, op: str) -> float | None:
     return statistics.median(a / b for a, b in pairs)
 
 
-def fmt_us(cell: Cell | None) -> str:
-    return "-" if cell is None else f"{cell.median_us:.2f}"
-
-
-def fmt_ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}x"
-
-
 def output_sizes(payload: Payload, impls: Sequence[Impl], cells: Cells) -> str:
     """Bytes each encoder writes: they differ in what they emit (nulls, unknown keys)."""
     sizes = []
@@ -472,21 +440,6 @@ def print_payload(payload: Payload, impls: Sequence[Impl], cells: Cells) -> None
             f"{fmt_ratio(ratio(cells, payload.name, MSGSPEC, OPENAI, op)):>11}"
         )
     print(f"  out bytes: {output_sizes(payload, impls, cells)}")
-
-
-def present(values: Iterable[float | None]) -> list[float]:
-    return [value for value in values if value is not None]
-
-
-def geomean(values: Sequence[float]) -> float | None:
-    return statistics.geometric_mean(values) if values else None
-
-
-def verdict(value: float | None, limit: float) -> str:
-    if value is None:
-        return "SKIPPED (no openai)"
-    # Three decimals: a 1.004x shown as "1.00x" next to MISSED would look like a bug.
-    return f"{value:.3f}x {'MET' if value <= limit else 'MISSED'}"
 
 
 def summary(cells: Cells, payloads: Sequence[Payload]) -> dict[str, Any]:
@@ -517,7 +470,8 @@ def print_summary(stats: dict[str, Any], cells: Cells, rounds: int) -> None:
         print(f"  {key:<22}{fmt_ratio(entry['geomean']):>7}{span}")
     loads = stats["batchfsm/openai loads"]["geomean"]
     dumps = stats["batchfsm/openai dumps"]["geomean"]
-    print(f"  target loads <= {LOADS_TARGET}x openai: {verdict(loads, LOADS_TARGET)}")
+    met = verdict(loads, LOADS_TARGET, "SKIPPED (no openai)")
+    print(f"  target loads <= {LOADS_TARGET}x openai: {met}")
     print(f"  goal   loads <= {LOADS_GOAL}x openai: {verdict(loads, LOADS_GOAL)}")
     print(f"  target dumps <= {DUMPS_TARGET}x openai: {verdict(dumps, DUMPS_TARGET)}")
     checked = stats["batchfsm/openai validate"]["geomean"]

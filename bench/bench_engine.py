@@ -84,13 +84,14 @@ import statistics
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import attrs
 import transitions
+from _stats import Cell, fmt_ratio, fmt_us, geomean, present, rotated, verdict
 from transitions import Machine
 
 import batchfsm
@@ -158,27 +159,6 @@ class Impl:
     name: str
     make: Callable[[Status, int], list[Any]]  # (status, n) -> n fresh subjects in status
     fire: Callable[[str], Fire]  # event -> the callable that fires it on one subject
-
-
-@dataclass
-class Cell:
-    """The samples of one (case, implementation): µs per subject."""
-
-    n: int
-    samples_us: list[float] = field(default_factory=list)
-
-    @property
-    def median_us(self) -> float:
-        return statistics.median(self.samples_us)
-
-    @property
-    def spread(self) -> float:
-        """Interquartile range relative to the median: how noisy the samples were."""
-        if len(self.samples_us) < 2:
-            return 0.0
-        # "inclusive" stays inside the observed range, which matters with few rounds.
-        q1, _, q3 = statistics.quantiles(self.samples_us, n=4, method="inclusive")
-        return (q3 - q1) / self.median_us
 
 
 # (case name, implementation name) -> Cell
@@ -401,11 +381,6 @@ def prepare(work: Sequence[tuple[Case, list[Impl]]], target_ms: float) -> Cells:
     return cells
 
 
-def rotated(items: Sequence[Impl], by: int) -> list[Impl]:
-    k = by % len(items)
-    return [*items[k:], *items[:k]]
-
-
 def run_rounds(work: Sequence[tuple[Case, list[Impl]]], cells: Cells, rounds: int) -> None:
     for r in range(rounds):
         gc.collect()  # once per round: the psm machines hold reference cycles
@@ -581,33 +556,6 @@ def paired_ratio(cells: Cells, case: str, num: str, den: str) -> float | None:
         return None
     pairs = zip(top.samples_us, bottom.samples_us, strict=True)
     return statistics.median(a / b for a, b in pairs)
-
-
-def fmt_us(cell: Cell | None) -> str:
-    if cell is None:
-        return "-"
-    return f"{cell.median_us:.3f}" if cell.median_us < 1 else f"{cell.median_us:.2f}"
-
-
-def fmt_ratio(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.0f}x" if value >= 100 else f"{value:.2f}x"
-
-
-def present(values: Iterable[float | None]) -> list[float]:
-    return [value for value in values if value is not None]
-
-
-def geomean(values: Sequence[float]) -> float | None:
-    return statistics.geometric_mean(values) if values else None
-
-
-def verdict(value: float | None, limit: float) -> str:
-    if value is None:
-        return "SKIPPED"
-    # Three decimals: a 1.004x shown as "1.00x" next to MISSED would look like a bug.
-    return f"{value:.3f}x {'MET' if value <= limit else 'MISSED'}"
 
 
 def print_path(cells: Cells, rounds: int) -> None:
