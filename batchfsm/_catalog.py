@@ -147,7 +147,7 @@ _ENTRIES: list[tuple[str, str, str, Callable[[dict[str, Any]], Any]]] = [
         _set(completed_at=-1),
     ),
     ("status.unknown", "status is not one of the eight statuses", "openai", _set(status="done")),
-    ("file_id.empty", "a file id is the empty string", "openai", _set(output_file_id="")),
+    ("file_id.empty", "a file id is the empty string", "openai", _set(input_file_id="")),
     # wire values
     ("object.invalid", "object is not 'batch'", "openai", _set(object="job")),
     (
@@ -278,7 +278,7 @@ _ENTRIES: list[tuple[str, str, str, Callable[[dict[str, Any]], Any]]] = [
         "usage.negative",
         "a token count is negative",
         "openai",
-        _in("usage", input_tokens=-1, total_tokens=499),
+        _in("usage", input_tokens_details={"cached_tokens": -1}),
     ),
     (
         "usage.total_mismatch",

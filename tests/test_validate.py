@@ -82,6 +82,10 @@ class TestCatalog:
             report = validate(payload, profile=code.profile)
         matching = [v for v in report.violations if v.code == name]
         assert matching, report.violations
+        # One rule each: a status that cannot follow the previous one always also drops
+        # or adds a stamp, so that example shows history.stamp_changed as well.
+        also = {"history.unreachable": {"history.stamp_changed"}}.get(name, set())
+        assert {v.code for v in report.violations} - {name} <= also
         expected = (
             Severity.WARNING
             if name in WARNING_CODES or name.startswith("compat.")
