@@ -433,6 +433,7 @@ class Lifecycle:
 
         Tolerated edges carry ``(tolerated)`` in their label.
         """
+        # Imported here: transitions' diagram extension is only needed by those who draw.
         from ._diagram import mermaid
 
         if format != "mermaid":
