@@ -9,10 +9,11 @@ specialisation). The loop's own cost stays in, as it does in bench_codec.py: ~40
 instructions per call (a loop calling ``id(b"")`` counts that): under 1% of the batchfsm
 and openai counts, ~1.5% of orjson's.
 
-batchfsm's and orjson's counts repeat to within a few instructions per call. openai's
-start-up varies by up to ~1.3e6 instructions from run to run, which the N2 - N1 = 4000
-calls spread to ~0.5% of its per-call count; ``--repeat K`` runs each child K times and
-keeps the least total at each N, which removes most of that.
+Repeated runs give the very same totals for batchfsm and orjson (between invocations of
+this script, per-call counts moved by <0.1%). openai's totals jitter by up to ~1.3e6
+instructions in start-up (the jitter does not grow with N), which N2 - N1 = 4000 calls
+turn into up to ~0.8% of its per-call count; ``--repeat K`` runs each child K times and
+uses the median total at each N.
 
 Operations, on ``tests/payloads/004_completed_openapi-batch-object.json`` by default:
 
@@ -32,7 +33,7 @@ and the ``bench`` extra installed (openai; orjson comes with batchfsm on CPython
 
     python bench/bench_instructions.py                 # one payload, about two minutes
     python bench/bench_instructions.py --payload some.json
-    python bench/bench_instructions.py --all           # every canonical example payload
+    python bench/bench_instructions.py --all           # every canonical payload, ~13 min
 
 Child processes run with PYTHONHASHSEED=0, and each is run once without valgrind first:
 that checks it works and leaves its bytecode caches written, so that neither counted run
@@ -224,9 +225,8 @@ def measure(
 ) -> tuple[Counts, Totals]:
     """Per-call instruction counts of `jobs`, and the totals of every run behind them.
 
-    Each count uses the smallest total at n1 and at n2 over `repeat` runs: openai's runs
-    differ by up to ~1.3e6 instructions (in start-up: the difference does not grow with
-    n), and such one-off extras are what taking the minimum removes.
+    Each count uses the median total at n1 and at n2 over `repeat` runs: openai's runs
+    differ by up to ~1.3e6 instructions, either way, in start-up.
     """
     env = child_env()
     runs = [
@@ -256,7 +256,8 @@ def measure(
             continue
         key = (job.payload.stem, job.impl, job.op)
         totals[key] = ([o.instructions or 0 for o in small], [o.instructions or 0 for o in large])
-        counts[key] = (min(totals[key][1]) - min(totals[key][0])) / (n2 - n1)
+        at_n1, at_n2 = (statistics.median(runs) for runs in totals[key])
+        counts[key] = (at_n2 - at_n1) / (n2 - n1)
     return counts, totals
 
 
@@ -351,7 +352,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--jobs", type=int, default=min(2, os.cpu_count() or 1), help="child runs in parallel"
     )
     parser.add_argument(
-        "--repeat", type=int, default=1, help="runs at each of N1 and N2; the least counts"
+        "--repeat", type=int, default=1, help="runs at each of N1 and N2; the median counts"
     )
     parser.add_argument("--raw", action="store_true", help="also print the total counts")
     args = parser.parse_args(argv)
