@@ -59,7 +59,7 @@ from pathlib import Path
 import batchfsm
 
 BATCHFSM, OPENAI, ORJSON = "batchfsm", "openai", "orjson"
-LOADS, DUMPS = "loads", "dumps"
+LOADS, DUMPS, VALIDATE = "loads", "dumps", "validate"
 # (implementation, operation), the slowest to run under callgrind first: openai's imports
 # take ~40 s there, so starting them first keeps both cores busy to the end.
 OPERATIONS: tuple[tuple[str, str], ...] = (
@@ -67,6 +67,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     (OPENAI, DUMPS),
     (BATCHFSM, LOADS),
     (BATCHFSM, DUMPS),
+    (BATCHFSM, VALIDATE),
     (ORJSON, LOADS),
 )
 
@@ -76,7 +77,8 @@ WARMUP_CALLS = 20
 
 LOADS_TARGET = 1.5
 DUMPS_TARGET = 1.0
-TARGETS: dict[str, float] = {LOADS: LOADS_TARGET, DUMPS: DUMPS_TARGET}
+VALIDATE_TARGET = 2.0  # batchfsm.validate against openai's decode, which is all it checks
+TARGETS: dict[str, float] = {LOADS: LOADS_TARGET, DUMPS: DUMPS_TARGET, VALIDATE: VALIDATE_TARGET}
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAYLOAD_DIR = REPO_ROOT / "tests" / "payloads"
@@ -100,6 +102,8 @@ with open(path, "rb") as f:
 if impl == "batchfsm":
     import batchfsm
     loads, dumps = batchfsm.loads, batchfsm.dumps
+    if op == "validate":
+        loads, op = batchfsm.validate, "loads"
 elif impl == "openai":
     from openai.types import Batch
     loads, dumps = Batch.model_validate_json, Batch.model_dump_json
@@ -265,7 +269,9 @@ def measure(
 
 
 def ratio(counts: Counts, payload: str, op: str, num: str = BATCHFSM) -> float | None:
-    top, bottom = counts.get((payload, num, op)), counts.get((payload, OPENAI, op))
+    # validate is compared with openai's decode: checking the model is all openai does.
+    peer_op = LOADS if op == VALIDATE else op
+    top, bottom = counts.get((payload, num, op)), counts.get((payload, OPENAI, peer_op))
     if top is None or bottom is None or bottom <= 0:
         return None
     return top / bottom
@@ -283,7 +289,7 @@ def print_payload(path: Path, counts: Counts) -> None:
     name = path.stem
     print(f"\n{name}  ({path.stat().st_size} B in)  instructions per call")
     print(f"  {'op':<6}{'batchfsm':>11}{'openai':>11}{'orjson':>10}{'bf/openai':>11}")
-    for op in (LOADS, DUMPS):
+    for op in (LOADS, DUMPS, VALIDATE):
         print(
             f"  {op:<6}"
             f"{fmt_count(counts.get((name, BATCHFSM, op))):>11}"
@@ -303,7 +309,7 @@ def print_summary(counts: Counts, payloads: Sequence[Path]) -> None:
     several = len(payloads) > 1
     print("\nSummary: batchfsm/openai instructions per call", end="")
     print(f" (geometric mean over {len(payloads)} payloads)" if several else "")
-    for op in (LOADS, DUMPS):
+    for op in (LOADS, DUMPS, VALIDATE):
         values = [r for p in payloads if (r := ratio(counts, p.stem, op)) is not None]
         mean = statistics.geometric_mean(values) if values else None
         span = f"  (range {min(values):.3f}x-{max(values):.3f}x)" if several and values else ""
