@@ -516,7 +516,12 @@ def write_json(
             for (name, impl, op), cell in cells.items()
         ],
         "summary": stats,
-        "targets": {"loads": LOADS_TARGET, "loads_goal": LOADS_GOAL, "dumps": DUMPS_TARGET},
+        "targets": {
+            "loads": LOADS_TARGET,
+            "loads_goal": LOADS_GOAL,
+            "dumps": DUMPS_TARGET,
+            "validate": VALIDATE_TARGET,
+        },
     }
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwrote {path}")
