@@ -23,6 +23,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from . import _json, _strict
 from ._compat import normalize
 from ._errors import ArgumentError, PayloadError, Violation
+from ._fastpath import MISS, decoder
 from ._jsonpath import ROOT, child, join
 from ._record import (
     REQUIRED_FIELDS,
@@ -260,6 +261,11 @@ def _make_converter() -> tuple[cattrs.Converter, dict[str, Callable[[Any, Any], 
 
 
 _converter, _batch_hooks = _make_converter()
+# The generated shortcut for payloads that are entirely valid and hold no unknown key; the
+# converter above decides (and reports) everything else. See `_fastpath`.
+_fast = {"openai": decoder(), "strict": decoder(), "compat": decoder(nullable_endpoint=True)}
+# `loads` tries the shortcut itself; compat must normalise first, so it goes the long way.
+_fast_loads = {"openai": _fast["openai"], "strict": _fast["strict"]}
 _unstructure_batch = _converter.get_unstructure_hook(Batch)
 
 
@@ -327,15 +333,22 @@ def _structure(value: Any, profile: str) -> Batch:
     absent: frozenset[str] = frozenset()
     if profile == "compat":
         value, normalizations, absent = normalize(value)
-    hook = _batch_hooks[profile]
-    try:
-        batch = hook(value, Batch)
-    except (Invalid, BaseValidationError) as exc:
-        raise PayloadError(_violations(exc), _batch_id(value)) from None
+    batch: Batch = _fast[profile](value)
+    if batch is MISS:
+        batch = _checked_structure(value, profile)
     if normalizations:
         batch.normalizations = tuple(normalizations)
         if absent:
             batch.omitted = batch.omitted | absent
+    return batch
+
+
+def _checked_structure(value: Any, profile: str) -> Batch:
+    """Decode through the cattrs converter, which finds and reports every problem."""
+    try:
+        batch: Batch = _batch_hooks[profile](value, Batch)
+    except (Invalid, BaseValidationError) as exc:
+        raise PayloadError(_violations(exc), _batch_id(value)) from None
     return batch
 
 
@@ -368,12 +381,21 @@ def loads(data: _json.Text, *, profile: str = "openai") -> Batch:
             not an object, missing keys, wrong types (every problem, each with its path).
         ArgumentError: for a `data` that is not bytes or str, or an unknown profile.
     """
-    _check_profile(profile)
+    fast = _fast_loads.get(profile) if type(profile) is str else None
+    if fast is None:
+        _check_profile(profile)
     if not isinstance(data, (bytes, bytearray, memoryview, str)):
         raise ArgumentError(
             "data", f"expected JSON text as bytes or str, got {type(data).__name__}"
         )
-    value = _json.parse(data)
+    try:
+        value = _json.quick_parse(data)
+    except ValueError:  # the decoder's error: parse again to say precisely what is wrong
+        value = _json.parse(data)
+    if fast is not None:
+        batch: Any = fast(value)  # the common case, without a second Python frame
+        if batch is not MISS:
+            return batch  # type: ignore[no-any-return]
     if not isinstance(value, dict):
         raise PayloadError(
             [Violation("json.not_object", ROOT, f"expected a JSON object, got {describe(value)}")]

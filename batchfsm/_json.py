@@ -18,7 +18,7 @@ try:
 except ImportError:  # pragma: no cover - only on interpreters orjson does not support
     orjson = None  # type: ignore[assignment]
 
-__all__ = ["Text", "encode", "parse", "parse_exact"]
+__all__ = ["Text", "encode", "parse", "parse_exact", "quick_parse"]
 
 Text = bytes | bytearray | memoryview | str
 
@@ -53,6 +53,9 @@ def parse_exact(data: Text) -> Any:
 
 
 if orjson is not None:
+    #: The bare reader for the hot path: raises a ValueError on bad input, which `parse`
+    #: then explains.
+    quick_parse = orjson.loads
 
     def parse(data: Text) -> Any:
         """Decode JSON text; integers beyond 64 bits may come back as floats."""
@@ -71,7 +74,7 @@ if orjson is not None:
             raise _encode_problem(exc) from None
 
 else:  # pragma: no cover - exercised only without orjson
-    parse = parse_exact
+    parse = quick_parse = parse_exact
 
     def encode(value: Any) -> str:
         """Encode a JSON value as compact text."""
