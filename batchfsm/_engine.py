@@ -477,7 +477,7 @@ class Lifecycle:
     ) -> None:
         """Check and apply one event atomically. ``prepare(batch, now, data)`` checks the
         event's condition and returns what it writes besides the status and the stamp."""
-        if type(batch) is not Batch or type(batch.status) is not Status:
+        if type(batch) is not Batch:
             self._check_batch(batch)
         lock = self._locks[(id(batch) >> 4) % _STRIPES]
         lock.acquire()
@@ -485,10 +485,15 @@ class Lifecycle:
             source = batch.status
             step = self._steps.get((event, source))
             if step is None:
+                # Off the common path: a status set by hand to something that is not a
+                # Status is reported here (or just below, if it equals a Status's value).
+                self._check_batch(batch)
                 if (event, source) in IDEMPOTENT:
                     return
                 raise IllegalTransition(batch.id, source.value, event, self._allowed[source])
             edge, trigger, carried = step
+            if source is not edge.source:  # a plain string equal to the status's value
+                self._check_batch(batch)
             if now is None:
                 now = self._clock()
                 if type(now) is not int or not 0 <= now <= INT64_MAX:
@@ -513,8 +518,9 @@ class Lifecycle:
             if not moved:  # pragma: no cover
                 raise IllegalTransition(batch.id, source.value, event, self._allowed[source])
             setattr(batch, stamp, now if now >= latest else latest)
-            for name, value in changes.items():
-                setattr(batch, name, value)
+            if changes:
+                for name, value in changes.items():
+                    setattr(batch, name, value)
             if saved is not None:
                 self._run_hooks(batch, event, edge, saved)
         finally:
