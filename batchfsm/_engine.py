@@ -483,7 +483,10 @@ class Lifecycle:
         lock.acquire()
         try:
             source = batch.status
-            step = self._steps.get((event, source))
+            try:
+                step = self._steps.get((event, source))
+            except TypeError:  # an unhashable status, set by hand
+                step = None
             if step is None:
                 # Off the common path: a status set by hand to something that is not a
                 # Status is reported here (or just below, if it equals a Status's value).

@@ -621,6 +621,13 @@ class TestArguments:
             with pytest.raises(ArgumentError):
                 call({"status": "validating"})  # type: ignore[arg-type]
 
+    def test_unhashable_status(self) -> None:
+        """A batch whose status was set to a list is refused with ArgumentError, not TypeError."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        batch.status = ["validating"]  # type: ignore[assignment]
+        with pytest.raises(ArgumentError, match="not a Status"):
+            lifecycle.start(batch)
+
     def test_status_not_an_enum(self) -> None:
         """A batch whose status was set to a plain string is refused with a clear message."""
         lifecycle, batch = batch_in(Status.VALIDATING)
