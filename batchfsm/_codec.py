@@ -26,7 +26,7 @@ from ._errors import ArgumentError, PayloadError, Violation
 from ._fastpath import MISS, decoder
 from ._jsonpath import ROOT, child, join
 from ._record import (
-    REQUIRED_FIELDS,
+    BOOKKEEPING,
     TIMESTAMP_FIELDS,
     Batch,
     BatchError,
@@ -36,6 +36,7 @@ from ._record import (
     RequestCounts,
     Status,
     Usage,
+    wire_keys,
 )
 from ._strict import AmbiguousNumber, Invalid, describe
 
@@ -46,18 +47,6 @@ __all__ = ["PROFILES", "dumps", "loads", "structure", "unstructure"]
 #: normalises the provider quirks listed in docs/codec.md. ``strict`` decodes as ``openai``
 #: (it differs only in what the validator and the engine allow).
 PROFILES: tuple[str, ...] = ("strict", "openai", "compat")
-
-_BOOKKEEPING = frozenset({"extra", "omitted", "normalizations"})
-
-
-def _wire_keys(cl: type) -> tuple[frozenset[str], frozenset[str]]:
-    """The (required, optional) wire keys of a record class."""
-    names = frozenset(a.name for a in attrs.fields(cl)) - _BOOKKEEPING
-    if cl is Batch:
-        return REQUIRED_FIELDS, names - REQUIRED_FIELDS
-    if "omitted" in attrs.fields_dict(cl):
-        return frozenset(), names
-    return names, frozenset()
 
 
 def _check_extra(extra: dict[str, Any]) -> None:
@@ -91,11 +80,11 @@ def _as_dict(value: Any) -> dict[str, Any]:
 def _record_structure_hook(
     converter: cattrs.Converter, cl: Any, *, nullable: bool = False, **overrides: Any
 ) -> Callable[[Any, Any], Any]:
-    required, optional = _wire_keys(cl)
+    required, optional = wire_keys(cl)
     known = required | optional
     known_attrs = attrs.fields_dict(cl).keys()
     tracks_omitted = "omitted" in known_attrs
-    skipped: dict[str, Any] = {name: override(omit=True) for name in _BOOKKEEPING & known_attrs}
+    skipped: dict[str, Any] = {name: override(omit=True) for name in BOOKKEEPING & known_attrs}
     generated = make_dict_structure_fn(cl, converter, **skipped, **overrides)
 
     # `X | None` is handled here rather than by a wrapper: a Python call per nested
@@ -139,7 +128,7 @@ def _record_unstructure_hook(
     converter: cattrs.Converter, cl: Any, *, nullable: bool = False
 ) -> Callable[[Any], dict[str, Any] | None]:
     fields = attrs.fields_dict(cl)
-    skipped: dict[str, Any] = {name: override(omit=True) for name in _BOOKKEEPING & fields.keys()}
+    skipped: dict[str, Any] = {name: override(omit=True) for name in BOOKKEEPING & fields.keys()}
     generated = make_dict_unstructure_fn(cl, converter, **skipped)
     tracks_omitted = "omitted" in fields
 

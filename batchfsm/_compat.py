@@ -19,7 +19,7 @@ import attrs
 
 from ._errors import Severity, Violation
 from ._jsonpath import ROOT, child
-from ._record import TIMESTAMP_FIELDS, Batch, Status
+from ._record import TIMESTAMP_FIELDS, Batch, Status, wire_names
 
 __all__ = ["COMPAT_CODES", "normalize"]
 
@@ -69,9 +69,7 @@ def _record_class(tp: Any) -> tuple[type | None, bool]:
 
 def _shape(cl: type) -> _Shape:
     hints = typing.get_type_hints(cl)
-    names = [
-        a.name for a in attrs.fields(cl) if a.name not in {"extra", "omitted", "normalizations"}
-    ]
+    names = wire_names(cl)
     children = {}
     for name in names:
         nested, is_array = _record_class(hints[name])

@@ -18,14 +18,13 @@ from typing import Any, Final
 
 import attrs
 
-from ._record import REQUIRED_FIELDS, TIMESTAMP_FIELDS, Batch, Status
+from ._record import TIMESTAMP_FIELDS, Batch, Status, wire_keys, wire_names
 from ._strict import INT64_MAX, INT64_MIN
 
 __all__ = ["MISS", "decoder"]
 
 MISS: Final = object()
 
-_BOOKKEEPING = frozenset({"extra", "omitted", "normalizations"})
 _FILE_IDS = frozenset({"input_file_id", "output_file_id", "error_file_id"})
 _NONE = type(None)
 
@@ -54,11 +53,11 @@ class _Source:
         """A function for a record with optional keys (Batch, BatchErrors, BatchError)."""
         name = f"decode_{cls.__name__}"
         hints = typing.get_type_hints(cls)
-        names = [a.name for a in attrs.fields(cls) if a.name not in _BOOKKEEPING]
-        required = REQUIRED_FIELDS if cls is Batch else frozenset()
-        self.globals[f"{name}_known"] = frozenset(names)
+        names = wire_names(cls)
+        required, optional = wire_keys(cls)
+        self.globals[f"{name}_known"] = required | optional
         self.globals[f"{name}_required"] = required
-        self.globals[f"{name}_optional"] = frozenset(names) - required
+        self.globals[f"{name}_optional"] = optional
         self.globals[f"{name}_cls"] = cls
         body = [
             f"def {name}(o):",
@@ -137,7 +136,7 @@ class _Source:
     def inline(self, cls: type, var: str) -> list[str]:
         """Lines that check the dict in `var` as a `cls` and replace it by the record."""
         hints = typing.get_type_hints(cls)
-        names = [a.name for a in attrs.fields(cls) if a.name not in _BOOKKEEPING]
+        names = wire_names(cls)
         known = f"{var}_known"
         self.globals[known] = frozenset(names)
         self.globals[f"{var}_cls"] = cls

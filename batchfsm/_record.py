@@ -172,3 +172,25 @@ ENDPOINTS: frozenset[str] = frozenset(
         "/v1/videos",
     }
 )
+
+#: The attributes that are bookkeeping of the codec, not wire keys.
+BOOKKEEPING: frozenset[str] = frozenset({"extra", "omitted", "normalizations"})
+
+
+def wire_names(cls: type) -> list[str]:
+    """The wire keys of a record class, in field order."""
+    return [a.name for a in attrs.fields(cls) if a.name not in BOOKKEEPING]
+
+
+def wire_keys(cls: type) -> tuple[frozenset[str], frozenset[str]]:
+    """The (required, optional) wire keys of a record class.
+
+    A record that tracks ``omitted`` has optional keys (all of them but `Batch`'s required
+    ones); the others (request counts, usage and its details) require every key.
+    """
+    names = frozenset(wire_names(cls))
+    if cls is Batch:
+        return REQUIRED_FIELDS, names - REQUIRED_FIELDS
+    if "omitted" in attrs.fields_dict(cls):
+        return frozenset(), names
+    return names, frozenset()
