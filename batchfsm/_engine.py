@@ -10,7 +10,6 @@ batch under a striped lock, so events on different batches do not wait for each 
 from __future__ import annotations
 
 import operator
-import re
 import secrets
 import threading
 import time
@@ -23,12 +22,16 @@ from transitions import Machine, MachineError
 from ._errors import ArgumentError, GuardError, HookError, IllegalTransition, TransitionError
 from ._record import (
     ENDPOINTS,
+    METADATA_MAX_KEY,
+    METADATA_MAX_PAIRS,
+    METADATA_MAX_VALUE,
     TIMESTAMP_FIELDS,
     Batch,
     BatchError,
     BatchErrors,
     RequestCounts,
     Status,
+    window_seconds,
 )
 from ._strict import INT64_MAX
 from ._table import IDEMPOTENT, INITIAL, Transition, carried_stamps, transitions_for
@@ -37,7 +40,6 @@ __all__ = ["Lifecycle", "TransitionHook"]
 
 _PROFILES = ("strict", "openai", "compat")
 _STRIPES = 64
-_WINDOW = re.compile(r"([1-9][0-9]{0,5})h\Z")
 
 
 class TransitionHook(Protocol):
@@ -214,11 +216,11 @@ class Lifecycle:
         return batch
 
     def _window_seconds(self, window: object) -> int:
-        match = _WINDOW.match(window) if type(window) is str else None
-        if match is None or (self.profile == "strict" and window != "24h"):
+        seconds = window_seconds(window) if type(window) is str else None
+        if seconds is None or (self.profile == "strict" and window != "24h"):
             expected = "'24h'" if self.profile == "strict" else "hours such as '24h'"
             raise ArgumentError("completion_window", f"expected {expected}, got {window!r}")
-        return int(match.group(1)) * 3600
+        return seconds
 
     @staticmethod
     def _metadata(metadata: Mapping[str, str] | None) -> dict[str, str] | None:
@@ -226,17 +228,22 @@ class Lifecycle:
             return None
         if not isinstance(metadata, Mapping):
             raise ArgumentError("metadata", f"expected a mapping, got {type(metadata).__name__}")
-        if len(metadata) > 16:
-            raise ArgumentError("metadata", f"at most 16 pairs, got {len(metadata)}")
+        if len(metadata) > METADATA_MAX_PAIRS:
+            raise ArgumentError(
+                "metadata", f"at most {METADATA_MAX_PAIRS} pairs, got {len(metadata)}"
+            )
         for key, value in metadata.items():
-            if type(key) is not str or len(key) > 64:
+            if type(key) is not str or len(key) > METADATA_MAX_KEY:
                 raise ArgumentError(
-                    "metadata", f"keys are strings of at most 64 characters: {key!r}"
+                    "metadata",
+                    f"keys are strings of at most {METADATA_MAX_KEY} characters: {key!r}",
                 )
-            if type(value) is not str or len(value) > 512:
+            if type(value) is not str or len(value) > METADATA_MAX_VALUE:
                 shown = value if type(value) is not str else value[:20] + "…"
                 raise ArgumentError(
-                    "metadata", f"values are strings of at most 512 characters: {key!r}: {shown!r}"
+                    "metadata",
+                    f"values are strings of at most {METADATA_MAX_VALUE} characters:"
+                    f" {key!r}: {shown!r}",
                 )
         return dict(metadata)
 

@@ -10,6 +10,8 @@ out, so that encoding gives back what was decoded.
 from __future__ import annotations
 
 import enum
+import functools
+import re
 from typing import Any
 
 import attrs
@@ -194,3 +196,18 @@ def wire_keys(cls: type) -> tuple[frozenset[str], frozenset[str]]:
     if "omitted" in attrs.fields_dict(cls):
         return frozenset(), names
     return names, frozenset()
+
+
+#: OpenAI's limits on metadata: pairs, characters of a key, characters of a value.
+METADATA_MAX_PAIRS = 16
+METADATA_MAX_KEY = 64
+METADATA_MAX_VALUE = 512
+
+_WINDOW = re.compile(r"([1-9][0-9]{0,5})h\Z")
+
+
+@functools.lru_cache(maxsize=64)
+def window_seconds(window: str) -> int | None:
+    """The seconds of a completion window written in hours (``"24h"`` → 86400), else None."""
+    match = _WINDOW.match(window)
+    return int(match.group(1)) * 3600 if match else None

@@ -7,8 +7,6 @@ decides which statuses may follow which in a history.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -17,7 +15,17 @@ import attrs
 from . import _codec
 from ._errors import ArgumentError, PayloadError, Severity, Violation
 from ._jsonpath import ROOT, child
-from ._record import ENDPOINTS, TIMESTAMP_FIELDS, Batch, Status, Usage
+from ._record import (
+    ENDPOINTS,
+    METADATA_MAX_KEY,
+    METADATA_MAX_PAIRS,
+    METADATA_MAX_VALUE,
+    TIMESTAMP_FIELDS,
+    Batch,
+    Status,
+    Usage,
+    window_seconds,
+)
 from ._table import (
     carried_stamps,
     reachable,
@@ -29,7 +37,6 @@ from ._table import (
 __all__ = ["Report", "check_history", "validate"]
 
 _ERROR, _WARNING = Severity.ERROR, Severity.WARNING
-_WINDOW = re.compile(r"([1-9][0-9]{0,5})h\Z")
 _WINDOW_TOLERANCE = 60  # seconds; Azure shows expires_at = created_at + 86396
 _EVENT_STAMPS = tuple(name for name in TIMESTAMP_FIELDS if name != "expires_at")
 _CONSTANT = ("created_at", "expires_at", "input_file_id", "endpoint")
@@ -176,12 +183,6 @@ def validate(data: object, *, profile: str = "openai") -> Report:
     return Report(tuple(found), None, batch_id)
 
 
-@functools.lru_cache(maxsize=64)
-def _window_seconds(window: str) -> int | None:
-    match = _WINDOW.match(window)
-    return int(match.group(1)) * 3600 if match else None
-
-
 def _severity(strict: bool) -> Severity:
     return _ERROR if strict else _WARNING
 
@@ -203,7 +204,7 @@ def _check(batch: Batch, rules: _Rules) -> list[Violation]:
                 _severity(strict),
             )
         )
-    window = _window_seconds(batch.completion_window)
+    window = window_seconds(batch.completion_window)
     if window != 86_400 or batch.completion_window != "24h":
         known = "OpenAI accepts only '24h'"
         severity = _severity(strict) if window is not None else _ERROR
@@ -350,30 +351,34 @@ def _check(batch: Batch, rules: _Rules) -> list[Violation]:
     # -- metadata and usage -------------------------------------------------------------
     metadata = batch.metadata
     if metadata and (
-        len(metadata) > 16 or max(map(len, metadata)) > 64 or max(map(len, metadata.values())) > 512
+        len(metadata) > METADATA_MAX_PAIRS
+        or max(map(len, metadata)) > METADATA_MAX_KEY
+        or max(map(len, metadata.values())) > METADATA_MAX_VALUE
     ):
-        if len(metadata) > 16:
+        if len(metadata) > METADATA_MAX_PAIRS:
             add(
                 Violation(
-                    "metadata.too_many", _at("metadata"), f"at most 16 pairs, got {len(metadata)}"
+                    "metadata.too_many",
+                    _at("metadata"),
+                    f"at most {METADATA_MAX_PAIRS} pairs, got {len(metadata)}",
                 )
             )
         for key, value in metadata.items():
             where = child(_at("metadata"), key)
-            if len(key) > 64:
+            if len(key) > METADATA_MAX_KEY:
                 add(
                     Violation(
                         "metadata.key_too_long",
                         where,
-                        f"keys have at most 64 characters, got {len(key)}",
+                        f"keys have at most {METADATA_MAX_KEY} characters, got {len(key)}",
                     )
                 )
-            if len(value) > 512:
+            if len(value) > METADATA_MAX_VALUE:
                 add(
                     Violation(
                         "metadata.value_too_long",
                         where,
-                        f"values have at most 512 characters, got {len(value)}",
+                        f"values have at most {METADATA_MAX_VALUE} characters, got {len(value)}",
                     )
                 )
     usage = batch.usage

@@ -19,6 +19,8 @@ from ._engine import Lifecycle
 from ._errors import ArgumentError
 from ._record import (
     ENDPOINTS,
+    METADATA_MAX_KEY,
+    METADATA_MAX_PAIRS,
     TIMESTAMP_FIELDS,
     Batch,
     BatchError,
@@ -55,7 +57,9 @@ _ids = _hex.map(lambda digits: "batch_" + digits)
 _file_ids = st.text("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=6,
                     max_size=24).map(lambda tail: "file-" + tail)  # fmt: skip
 _metadata = st.none() | st.dictionaries(
-    st.text(min_size=1, max_size=64), st.text(max_size=64), max_size=16
+    st.text(min_size=1, max_size=METADATA_MAX_KEY),
+    st.text(max_size=64),
+    max_size=METADATA_MAX_PAIRS,
 )
 _models = st.none() | st.sampled_from(["gpt-4o-mini", "gpt-5-2025-08-07", "text-embedding-3-small"])
 _errors = st.lists(
