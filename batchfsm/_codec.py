@@ -312,7 +312,8 @@ def _batch_id(value: Any) -> str | None:
     return None
 
 
-def _check_profile(profile: str) -> None:
+def check_profile(profile: str) -> None:
+    """Raise `ArgumentError` unless `profile` is one of `PROFILES`."""
     if profile not in PROFILES:
         raise ArgumentError("profile", f"expected one of {PROFILES}, got {profile!r}")
 
@@ -353,7 +354,7 @@ def structure(value: Mapping[str, Any], *, profile: str = "openai") -> Batch:
         PayloadError: with every problem found, each at its JSONPath.
         ArgumentError: for an unknown profile.
     """
-    _check_profile(profile)
+    check_profile(profile)
     # Python values are exact already: no second decode is needed or possible.
     token = _strict.exact_pass.set(True)
     try:
@@ -372,7 +373,7 @@ def loads(data: _json.Text, *, profile: str = "openai") -> Batch:
     """
     fast = _fast_loads.get(profile) if type(profile) is str else None
     if fast is None:
-        _check_profile(profile)
+        check_profile(profile)
     if not isinstance(data, (bytes, bytearray, memoryview, str)):
         raise ArgumentError(
             "data", f"expected JSON text as bytes or str, got {type(data).__name__}"

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import attrs
 from transitions import Machine, MachineError
 
+from ._codec import check_profile
 from ._errors import ArgumentError, GuardError, HookError, IllegalTransition, TransitionError
 from ._record import (
     ENDPOINTS,
@@ -38,7 +39,6 @@ from ._table import IDEMPOTENT, INITIAL, Transition, carried_stamps, transitions
 
 __all__ = ["Lifecycle", "TransitionHook"]
 
-_PROFILES = ("strict", "openai", "compat")
 _STRIPES = 64
 
 
@@ -49,6 +49,16 @@ class TransitionHook(Protocol):
     """
 
     def __call__(self, batch: Batch, event: str, source: Status | None, dest: Status) -> None: ...
+
+
+class ManualClock:
+    """A clock that reads what it is set to, for tests and generated histories."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
 
 
 def _wall_clock() -> int:
@@ -117,8 +127,7 @@ class Lifecycle:
         id_factory: Callable[[], str] | None = None,
         hooks: Iterable[TransitionHook] = (),
     ) -> None:
-        if profile not in _PROFILES:
-            raise ArgumentError("profile", f"expected one of {_PROFILES}, got {profile!r}")
+        check_profile(profile)
         self.profile = profile
         self._clock = clock if clock is not None else _wall_clock
         self._id_factory = id_factory if id_factory is not None else _new_id

@@ -146,13 +146,9 @@ def _decode(data: object, codec_profile: str) -> tuple[Batch | None, list[Violat
     return batch, list(batch.normalizations)
 
 
-def _check_profile(profile: str) -> _Rules:
-    try:
-        return _RULES[profile]
-    except (KeyError, TypeError):
-        raise ArgumentError(
-            "profile", f"expected one of {_codec.PROFILES}, got {profile!r}"
-        ) from None
+def _rules_for(profile: str) -> _Rules:
+    _codec.check_profile(profile)
+    return _RULES[profile]
 
 
 def validate(data: object, *, profile: str = "openai") -> Report:
@@ -169,7 +165,7 @@ def validate(data: object, *, profile: str = "openai") -> Report:
     Raises:
         ArgumentError: only for a `data` of another type, or an unknown profile.
     """
-    rules = _check_profile(profile)
+    rules = _rules_for(profile)
     batch, found = _decode(data, "compat" if profile == "compat" else "openai")
     if batch is not None:
         found.extend(_check(batch, rules))
@@ -448,7 +444,7 @@ def check_history(snapshots: Iterable[object], *, profile: str = "openai") -> Re
         ArgumentError: for a `snapshots` that is not iterable, an item of the wrong
             type, or an unknown profile.
     """
-    rules = _check_profile(profile)
+    rules = _rules_for(profile)
     if isinstance(snapshots, (str, bytes, Mapping)) or not isinstance(snapshots, Iterable):
         raise ArgumentError(
             "snapshots", f"expected a sequence of payloads, got {type(snapshots).__name__}"

@@ -14,8 +14,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ._catalog import CODES, example
-from ._codec import unstructure
-from ._engine import Lifecycle
+from ._codec import check_profile, unstructure
+from ._engine import Lifecycle, ManualClock
 from ._errors import ArgumentError
 from ._record import (
     ENDPOINTS,
@@ -90,25 +90,12 @@ def _usage(draw: st.DrawFn) -> Usage:
     )
 
 
-class _Clock:
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-
-def _check_profile(profile: str) -> None:
-    if profile not in ("strict", "openai", "compat"):
-        raise ArgumentError("profile", f"expected 'strict', 'openai' or 'compat', got {profile!r}")
-
-
 @st.composite
 def _driven(draw: st.DrawFn, status: Status | None, profile: str) -> list[Batch]:
     """Snapshots (copies) of one batch after creation and after each event of a random path."""
     edges = transitions_for(profile)
     target = draw(st.sampled_from(list(Status))) if status is None else status
-    clock = _Clock(draw(st.integers(1_700_000_000, 1_800_000_000)))
+    clock = ManualClock(draw(st.integers(1_700_000_000, 1_800_000_000)))
     batch_id = draw(_ids)
     lifecycle = Lifecycle(clock, profile=profile, id_factory=lambda: batch_id)
     endpoint = draw(st.sampled_from(sorted(ENDPOINTS)))
@@ -132,7 +119,9 @@ def _driven(draw: st.DrawFn, status: Status | None, profile: str) -> list[Batch]
     return snapshots
 
 
-def _fire(draw: st.DrawFn, lifecycle: Lifecycle, batch: Batch, event: str, clock: _Clock) -> None:
+def _fire(
+    draw: st.DrawFn, lifecycle: Lifecycle, batch: Batch, event: str, clock: ManualClock
+) -> None:
     if event == "start":
         lifecycle.start(batch, total=draw(st.integers(0, 50_000)))
     elif event == "fail":
@@ -167,7 +156,7 @@ def batches(*, status: Status | None = None, profile: str = "openai") -> st.Sear
         status: Only batches in this status; any status by default.
         profile: ``strict`` walks only documented edges; ``openai`` and ``compat`` all.
     """
-    _check_profile(profile)
+    check_profile(profile)
     return _driven(status, profile).map(lambda snapshots: snapshots[-1])
 
 
@@ -236,7 +225,7 @@ def invalid_payloads(*, code: str | None = None) -> st.SearchStrategy[tuple[Any,
 
 def histories(*, profile: str = "openai") -> st.SearchStrategy[list[dict[str, Any]]]:
     """Polled snapshots of one batch, in order, some statuses skipped as real polls do."""
-    _check_profile(profile)
+    check_profile(profile)
 
     @st.composite
     def build(draw: st.DrawFn) -> list[dict[str, Any]]:

@@ -13,20 +13,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from ._codec import dumps, loads
-from ._engine import Lifecycle
+from ._engine import Lifecycle, ManualClock
 from ._errors import TransitionError
 from ._record import Batch, BatchError
 from ._validate import validate
 
 __all__ = ["BatchLifecycleMachine"]
-
-
-class _Clock:
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 _file_ids = st.none() | st.sampled_from(["file-out", "file-err", "file-partial"])
@@ -48,7 +40,7 @@ class BatchLifecycleMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.clock = _Clock(1_700_000_000)
+        self.clock = ManualClock(1_700_000_000)
         self.lifecycle = Lifecycle(self.clock, profile=self.profile)
         self.batch = self.lifecycle.create(input_file_id="file-in", endpoint="/v1/chat/completions")
         self.apply_to_system("create", self.batch, accepted=True)

@@ -7,16 +7,14 @@ from collections import deque
 from typing import Any
 
 from batchfsm import TRANSITIONS, Batch, BatchError, Lifecycle, Status, Transition
+from batchfsm._engine import ManualClock
 
 
-class Clock:
-    """A clock the test sets; it may step back."""
+class Clock(ManualClock):
+    """A clock the test sets (it may step back), starting in late 2023 by default."""
 
     def __init__(self, now: int = 1_700_000_000) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
+        super().__init__(now)
 
 
 def path_to(status: Status, edges: tuple[Transition, ...] = TRANSITIONS) -> list[Transition]:
