@@ -718,6 +718,16 @@ class TestMoreArguments:
         assert lifecycle.expire_overdue([batch], now=10**6) == []
         assert batch.status is Status.IN_PROGRESS
 
+    @pytest.mark.parametrize("event", ["start", "cancel", "fail"])
+    def test_a_stamp_set_by_hand_to_a_string_is_refused_unchanged(self, event: str) -> None:
+        """A batch whose timestamp is not an int gets an ArgumentError naming it, unmoved."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        batch.created_at = "yesterday"  # type: ignore[assignment]
+        before = attrs.evolve(batch)
+        with pytest.raises(ArgumentError, match=r"created_at.*'yesterday'"):
+            fire(lifecycle, batch, event)
+        assert batch == before
+
     def test_base_transition_error_pickles(self) -> None:
         """A TransitionError survives pickling with its fields."""
         error = batchfsm.TransitionError("batch_1", "completed", "cancel", "no")
