@@ -56,17 +56,8 @@ def _check_extra(extra: dict[str, Any]) -> None:
     an unknown value, the payload is decoded again with the stdlib to keep it exact.
     Only payloads with unknown keys pay for this walk.
     """
-    if _strict.exact_pass.get():
-        return
-    stack: list[Any] = list(extra.values())
-    while stack:
-        value = stack.pop()
-        if _strict.ambiguous(value):
-            raise AmbiguousNumber
-        if type(value) is dict:
-            stack.extend(value.values())
-        elif type(value) is list:
-            stack.extend(value)
+    if not _strict.exact_pass.get() and not _strict.exact(extra):
+        raise AmbiguousNumber
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

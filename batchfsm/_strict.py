@@ -44,6 +44,20 @@ def ambiguous(value: Any) -> bool:
     )
 
 
+def exact(extra: dict[str, Any]) -> bool:
+    """Whether no value in `extra`, at any depth, may be a number orjson made a float."""
+    stack: list[Any] = list(extra.values())
+    while stack:
+        value = stack.pop()
+        if ambiguous(value):
+            return False
+        if type(value) is dict:
+            stack.extend(value.values())
+        elif type(value) is list:
+            stack.extend(value)
+    return True
+
+
 class Invalid(Exception):
     """One or more problems at (or below) the value being structured.
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import attrs
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from batchfsm import PayloadError
 from batchfsm import strategies as bst
+from batchfsm._catalog import base_payload
 from batchfsm._codec import _checked_structure
-from batchfsm._fastpath import MISS, decoder
-from batchfsm._strict import exact_pass
+from batchfsm._fastpath import MISS, _Source, decoder
+from batchfsm._strict import exact, exact_pass
 
 from wire import json_values, wire_batches
 
@@ -30,14 +33,43 @@ def reference(value: Any, profile: str) -> Any:
         exact_pass.reset(token)
 
 
-@given(wire_batches(unknown=False), st.sampled_from(["openai", "compat"]))
+def _rounded(value: Any) -> bool:
+    """Whether `value` holds, at any depth, a float orjson could have made of a big int."""
+    return not exact({"": value})
+
+
+@given(wire_batches(), st.sampled_from(["openai", "compat"]))
 def test_valid_payloads_decode_alike(wire: dict[str, Any], profile: str) -> None:
-    """On any type-correct payload without unknown keys, the shortcut answers, and equally."""
+    """On any type-correct payload, unknown keys and all, the shortcut answers, and equally
+    (it leaves only a possibly rounded number in an unknown value to the converter)."""
     fast = DECODERS[profile](wire)
-    assert fast is not MISS
+    if fast is MISS:
+        assert _rounded(wire)
+        return
     slow = reference(wire, profile)
     assert fast == slow
     assert fast.omitted == slow.omitted
+    assert fast.extra == slow.extra
+
+
+def test_unknown_keys_are_kept_at_every_level() -> None:
+    """Unknown keys at the top and in nested records are kept by the shortcut itself."""
+    wire = json.loads(json.dumps(base_payload()))
+    wire["new_top"] = {"a": [1, 2.5]}
+    wire["request_counts"]["pending"] = 3
+    wire["usage"]["input_tokens_details"]["audio_tokens"] = 7
+    fast = DECODERS["openai"](wire)
+    assert fast is not MISS
+    assert fast.extra == {"new_top": {"a": [1, 2.5]}}
+    assert fast.request_counts.extra == {"pending": 3}
+    assert fast.usage.input_tokens_details.extra == {"audio_tokens": 7}
+    assert fast == reference(wire, "openai")
+
+
+def test_a_rounded_number_in_an_unknown_value_is_left_to_the_converter() -> None:
+    """A float orjson may have made of a 2**70 literal is not vouched for."""
+    wire = {**base_payload(), "new_top": [float(2**70)]}
+    assert DECODERS["openai"](wire) is MISS
 
 
 @given(wire_batches(), st.data())
@@ -61,3 +93,58 @@ def test_engine_payloads_take_the_shortcut(payload: dict[str, Any]) -> None:
     fast = DECODERS["openai"](json.loads(json.dumps(payload)))
     assert fast is not MISS
     assert fast == reference(payload, "openai")
+
+
+@given(bst.payloads(unknown_keys=False))
+def test_records_own_their_bookkeeping(payload: dict[str, Any]) -> None:
+    """Two decodes never share an ``extra`` dict: the shortcut makes each as attrs would."""
+    value = json.loads(json.dumps(payload))
+    first, second = DECODERS["openai"](value), DECODERS["openai"](value)
+    assert first is not MISS
+    pairs = [(first, second)]
+    if first.request_counts is not None:
+        pairs.append((first.request_counts, second.request_counts))
+    if first.usage is not None:
+        pairs.append((first.usage, second.usage))
+        pairs.append((first.usage.input_tokens_details, second.usage.input_tokens_details))
+    for one, other in pairs:
+        assert one.extra == {}
+        assert one.extra is not other.extra
+
+
+class TestInitHooks:
+    """The shortcut fills slots without ``__init__``; it refuses classes where that differs."""
+
+    def test_a_validator_is_refused(self) -> None:
+        """A field with a validator would be skipped: building such a class is refused."""
+
+        # Without on_setattr hooks, so that only the field's validator tells.
+        @attrs.define(kw_only=True, on_setattr=attrs.setters.NO_OP)
+        class Checked:
+            count: int = attrs.field(validator=attrs.validators.ge(0))
+
+        with pytest.raises(TypeError, match=r"Checked\.count"):
+            _Source().build(Checked, "record", "v_", "extra")
+
+    def test_a_setattr_hook_is_refused(self) -> None:
+        """A class whose attribute writes run hooks is refused."""
+
+        @attrs.define(kw_only=True)
+        class Converted:
+            count: int = attrs.field(converter=int)
+
+        with pytest.raises(TypeError, match="Converted has an init hook"):
+            _Source().build(Converted, "record", "v_", "extra")
+
+    def test_a_post_init_is_refused(self) -> None:
+        """An ``__attrs_post_init__`` would be skipped: building such a class is refused."""
+
+        @attrs.define(kw_only=True)
+        class Hooked:
+            count: int
+
+            def __attrs_post_init__(self) -> None:
+                self.count += 1
+
+        with pytest.raises(TypeError, match="Hooked"):
+            _Source().build(Hooked, "record", "v_", "extra")
