@@ -12,8 +12,9 @@ from typing import Any
 
 import attrs
 
-from . import _codec
+from . import _codec, _json
 from ._errors import ArgumentError, PayloadError, Severity, Violation
+from ._fastpath import MISS, decoder
 from ._jsonpath import ROOT, child
 from ._record import (
     ENDPOINTS,
@@ -42,7 +43,9 @@ _EVENT_STAMPS = tuple(name for name in TIMESTAMP_FIELDS if name != "expires_at")
 _CONSTANT = ("created_at", "expires_at", "input_file_id", "endpoint")
 
 
-@attrs.frozen
+# Not frozen: a frozen attrs class sets each field through object.__setattr__, which cost
+# 3% of validating a clean payload; a report is still never changed by the library.
+@attrs.define
 class Report:
     """What validating a payload (or a history of snapshots) found.
 
@@ -124,6 +127,99 @@ def _rules(profile: str) -> _Rules:
 _RULES = {profile: _rules(profile) for profile in _codec.PROFILES}
 
 
+def _clean_checks(rules: _Rules) -> tuple[list[str], dict[str, Any]]:
+    """Lines for the generated decoder (`_fastpath`) that judge whether a payload is clean.
+
+    Each line says of the values in the decoder's locals what one check of `_check` says of
+    a record: any value `_check` would report (error or warning) sets ``clean = False``, and
+    `validate` then runs `_check` on the decoded record, which reports it. A property test
+    holds the two in agreement; no catalog example may pass for clean.
+    """
+    names: dict[str, Any] = {
+        "ENDPOINTS": ENDPOINTS,
+        "TOLERANCE": _WINDOW_TOLERANCE,
+        "MAX_PAIRS": METADATA_MAX_PAIRS,
+        "MAX_KEY": METADATA_MAX_KEY,
+        "MAX_VALUE": METADATA_MAX_VALUE,
+        **{status.name: status for status in Status},
+    }
+    lines: list[str] = []
+
+    def dirty_if(condition: str, indent: str = "") -> None:
+        lines.extend([f"{indent}if {condition}:", f"{indent}    clean = False"])
+
+    dirty_if("v_object != 'batch' or v_completion_window != '24h'")
+    dirty_if("v_endpoint is not None and v_endpoint not in ENDPOINTS")
+    # A slice and a compare cost half a ``startswith`` call.
+    dirty_if("v_id[:6] != 'batch_'")
+    for key in ("input_file_id", "output_file_id", "error_file_id"):
+        dirty_if(f"v_{key} is not None and v_{key}[:5] != 'file-'")
+    for index, (status, table) in enumerate(rules.stamps.items()):
+        conditions = [f"v_{name} is None" for name in table.required]
+        conditions += [f"v_{name} is not None" for name in table.forbidden]
+        for earlier, later in table.order:
+            unknown = [f"v_{n} is not None" for n in (earlier, later) if n not in table.required]
+            conditions.append(" and ".join([*unknown, f"v_{later} < v_{earlier}"]))
+        lines.append(f"{'if' if index == 0 else 'elif'} v_status is {status.name}:")
+        if conditions:
+            dirty_if(" or ".join(f"({c})" for c in conditions), "    ")
+        else:  # pragma: no cover - every status has a required stamp or a forbidden one
+            lines.append("    pass")
+    # Every check runs, whatever the ones before found: each guards its own operands.
+    dirty_if("v_expires_at is None or abs(v_expires_at - v_created_at - 86400) > TOLERANCE")
+    dirty_if(
+        "v_expires_at is not None and v_expired_at is not None and v_expired_at < v_expires_at"
+    )
+    counts = "v_request_counts_total, v_request_counts_completed, v_request_counts_failed"
+    lines += [
+        # Comparisons rather than min() and max(): each call costs more than a compare.
+        "if v_request_counts is not None:",
+        f"    total, completed, failed = {counts}",
+        # total >= 0 follows from the others, as the usage totals below do.
+        "    if completed < 0 or failed < 0 or completed + failed > total:",
+        "        clean = False",
+        "    if v_status is COMPLETED and (",
+        "        completed + failed != total",
+        "        or (completed > 0 and v_output_file_id is None)",
+        "        or (failed > 0 and v_error_file_id is None)",
+        "    ):",
+        "        clean = False",
+        "errors = v_errors.data if v_errors is not None else None",
+        "if (not errors) if v_status is FAILED else errors:",
+        "    clean = False",
+        "if v_metadata:",
+        "    if len(v_metadata) > MAX_PAIRS:",
+        "        clean = False",
+        "    for key in v_metadata:",
+        "        if len(key) > MAX_KEY or len(v_metadata[key]) > MAX_VALUE:",
+        "            clean = False",
+        "            break",
+        # input_tokens >= cached_tokens >= 0, output_tokens >= reasoning_tokens >= 0 and
+        # total_tokens == their sum: no token count is negative.
+        "if v_usage is not None and (",
+        "    v_usage_input_tokens_details_cached_tokens < 0",
+        "    or v_usage_output_tokens_details_reasoning_tokens < 0",
+        "    or v_usage_total_tokens != v_usage_input_tokens + v_usage_output_tokens",
+        "    or v_usage_input_tokens_details_cached_tokens > v_usage_input_tokens",
+        "    or v_usage_output_tokens_details_reasoning_tokens > v_usage_output_tokens",
+        "):",
+        "    clean = False",
+    ]
+    return lines, names
+
+
+def _clean_decoder(rules: _Rules) -> Callable[[Any], Any]:
+    checks, names = _clean_checks(rules)
+    return decoder(checks=checks, names=names)
+
+
+# validate's shortcut: decode and judge in one generated function, which answers
+# ``(record, clean)`` for a payload of the right shape and types (without unknown keys);
+# a clean one (the common case of a service checking what it receives) is done there.
+# compat has none: it normalises first, and normalisations are reported.
+_CLEAN = {profile: _clean_decoder(_RULES[profile]) for profile in ("openai", "strict")}
+
+
 def _at(key: str) -> str:
     return child(ROOT, key)
 
@@ -165,6 +261,25 @@ def validate(data: object, *, profile: str = "openai") -> Report:
     Raises:
         ArgumentError: only for a `data` of another type, or an unknown profile.
     """
+    judged = _CLEAN.get(profile) if type(profile) is str else None
+    if judged is not None:
+        value: Any = data
+        if type(data) is bytes or type(data) is str:
+            try:
+                value = _json.quick_parse(data)
+            except ValueError:  # not JSON: the full path says what is wrong
+                value = None
+        answer = judged(value)  # MISS unless a dict of the right shape and types
+        if answer is not MISS:
+            batch, clean = answer
+            if clean:
+                return Report((), batch, batch.id)
+            return Report(tuple(_check(batch, _RULES[profile])), batch, batch.id)
+    return _validate(data, profile)
+
+
+def _validate(data: object, profile: str) -> Report:
+    """`validate` without the shortcut: decode, then check the record, reporting all."""
     rules = _rules_for(profile)
     batch, found = _decode(data, "compat" if profile == "compat" else "openai")
     if batch is not None:

@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 
 import batchfsm
 from batchfsm import EVENTS, ArgumentError, Lifecycle, Severity, Status
+from batchfsm import strategies as bst
 from batchfsm._catalog import CODES, base_payload, example
+from batchfsm._fastpath import MISS
 from batchfsm._reference import violations_page
-from batchfsm._validate import Report, check_history, validate
+from batchfsm._validate import _CLEAN, Report, _validate, check_history, validate
 
 from paths import Clock, fire
 from wire import json_values, wire_batches
@@ -339,3 +341,197 @@ def test_history_with_counts_missing() -> None:
     assert not {v.code for v in check_history([first, base_payload()]).violations} & {
         "history.counts_decreased"
     }
+
+
+def _full(value: Any, profile: str) -> Report:
+    """The report without the shortcut: decode, then check the record."""
+    return _validate(value, profile)
+
+
+def _agree(value: Any, profile: str) -> bool | None:
+    """Check the shortcut against the full path on `value`: None when it did not answer,
+    else whether it judged the payload clean."""
+    answer = _CLEAN[profile](value)
+    full = _full(value, profile)
+    assert validate(value, profile=profile) == full
+    if answer is MISS:
+        return None
+    batch, clean = answer
+    assert batch == full.batch
+    assert batch.omitted == full.batch.omitted  # type: ignore[union-attr]
+    assert clean == (full.violations == ())
+    return bool(clean)
+
+
+# Values near each rule's edge: a shortcut that checks a rule off by one is caught here.
+_EDGE_VALUES = st.one_of(
+    st.integers(-2, 2),
+    st.integers(1_700_000_000 - 90_000, 1_700_000_000 + 90_000),
+    st.sampled_from([None, "", "batch_x", "batch", "file-x", "file", "24h", "48h", "batch"]),
+    st.text(min_size=0, max_size=3).map(lambda s: "file-" + s),
+    st.sampled_from([63, 64, 65, 511, 512, 513]).map(lambda n: "x" * n),
+)
+
+
+class TestShortcut:
+    """validate answers clean payloads through one generated function; it must agree."""
+
+    @given(bst.payloads(unknown_keys=False), st.sampled_from(["openai", "strict"]))
+    def test_engine_payloads_take_it(self, payload: dict[str, Any], profile: str) -> None:
+        """Every payload of an engine-made batch is vouched for by the shortcut."""
+        value = json.loads(json.dumps(payload))
+        if profile == "strict" and _full(value, profile).violations:
+            return  # a tolerated edge: strict reports it, and the shortcut must miss
+        assert _agree(value, profile) is True
+
+    @given(bst.payloads(unknown_keys=False), st.data())
+    def test_one_value_at_the_edge(self, payload: dict[str, Any], data: st.DataObject) -> None:
+        """With one value replaced by one near a rule's edge, shortcut and full path agree."""
+        value = json.loads(json.dumps(payload))
+        key = data.draw(st.sampled_from(sorted(value)))
+        nested = value[key]
+        if isinstance(nested, dict) and nested:
+            inner = data.draw(st.sampled_from(sorted(nested)))
+            if isinstance(nested[inner], dict):  # usage's details
+                (leaf,) = nested[inner]
+                nested[inner][leaf] = data.draw(_EDGE_VALUES)
+            else:
+                nested[inner] = data.draw(_EDGE_VALUES)
+        else:
+            value[key] = data.draw(_EDGE_VALUES)
+        _agree(value, data.draw(st.sampled_from(["openai", "strict"])))
+
+    @given(wire_batches(), st.sampled_from(["openai", "strict"]))
+    def test_arbitrary_wire_payloads(self, wire: dict[str, Any], profile: str) -> None:
+        """On type-correct payloads of any content, shortcut and full path agree."""
+        _agree(wire, profile)
+
+    @pytest.mark.parametrize("name", [n for n, c in CODES.items() if not c.history])
+    def test_every_catalog_example_misses(self, name: str) -> None:
+        """No payload that shows a violation is judged clean, as a dict or as JSON text."""
+        payload = example(name)
+        profile = CODES[name].profile
+        if profile == "compat" or not isinstance(payload, dict):
+            return  # compat and undecodable text never take the shortcut
+        assert _agree(payload, profile) is not True
+        text = json.dumps(payload)
+        assert validate(text, profile=profile) == _full(text, profile)
+
+    def test_published_clean_payloads_take_it(self) -> None:
+        """The published payloads with no violation at all are answered by the shortcut."""
+        answered = set()
+        for path in sorted(PAYLOADS.glob("*.json")):
+            value = json.loads(path.read_bytes())
+            if _agree(value, "openai"):
+                answered.add(path.name)
+        # 009 and 010 name an endpoint OpenAI does not list: a warning, so the full path.
+        assert answered == {
+            "002_completed_openapi-retrieve.json",
+            "003_cancelling_openapi-cancel.json",
+            "004_completed_openapi-batch-object.json",
+        }
+
+
+def _with(payload: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`payload` with dotted keys (``usage.input_tokens``) set to new values."""
+    payload = json.loads(json.dumps(payload))
+    for dotted, value in changes.items():
+        *parents, key = dotted.split(".")
+        target = payload
+        for parent in parents:
+            target = target[parent]
+        target[key] = value
+    return payload
+
+
+_BASE = base_payload()
+_T0, _DUE = _BASE["created_at"], _BASE["created_at"] + 86_400
+_IN_PROGRESS = {"status": "in_progress", "finalizing_at": None, "completed_at": None}
+_EXPIRED = {**_IN_PROGRESS, "status": "expired", "expired_at": _DUE}
+_FAILED = {**_IN_PROGRESS, "status": "failed", "in_progress_at": None, "failed_at": _T0 + 10}
+_ONE_ERROR = {"object": "list", "data": [{"code": "x", "message": "y"}]}
+
+# (rule, changes at its limit: clean, changes one step past it: a violation)
+_LIMITS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    ("window late", {"expires_at": _DUE + 60}, {"expires_at": _DUE + 61}),
+    ("window early", {"expires_at": _DUE - 60}, {"expires_at": _DUE - 61}),
+    ("metadata key", {"metadata": {"k" * 64: "v"}}, {"metadata": {"k" * 65: "v"}}),
+    ("metadata value", {"metadata": {"k": "v" * 512}}, {"metadata": {"k": "v" * 513}}),
+    (
+        "metadata pairs",
+        {"metadata": {str(i): "v" for i in range(16)}},
+        {"metadata": {str(i): "v" for i in range(17)}},
+    ),
+    (
+        "counts in progress",
+        {**_IN_PROGRESS, "request_counts": {"total": 10, "completed": 6, "failed": 4}},
+        {**_IN_PROGRESS, "request_counts": {"total": 10, "completed": 7, "failed": 4}},
+    ),
+    (
+        "counts negative",
+        {**_IN_PROGRESS, "request_counts": {"total": 10, "completed": 0, "failed": 0}},
+        {**_IN_PROGRESS, "request_counts": {"total": 10, "completed": 0, "failed": -1}},
+    ),
+    ("counts completed", {}, {"request_counts.total": 101}),
+    (
+        "output file",
+        {"request_counts": {"total": 5, "completed": 0, "failed": 5}, "output_file_id": None},
+        {"request_counts": {"total": 5, "completed": 1, "failed": 4}, "output_file_id": None},
+    ),
+    (
+        "error file",
+        {"request_counts": {"total": 5, "completed": 5, "failed": 0}, "error_file_id": None},
+        {"request_counts": {"total": 5, "completed": 4, "failed": 1}, "error_file_id": None},
+    ),
+    (
+        "cached tokens",
+        {"usage.input_tokens_details.cached_tokens": 1500},
+        {"usage.input_tokens_details.cached_tokens": 1501},
+    ),
+    (
+        "reasoning tokens",
+        {"usage.output_tokens_details.reasoning_tokens": 500},
+        {"usage.output_tokens_details.reasoning_tokens": 501},
+    ),
+    (
+        "no cached tokens",
+        {"usage.input_tokens_details.cached_tokens": 0},
+        {"usage.input_tokens_details.cached_tokens": -1},
+    ),
+    (
+        "no reasoning tokens",
+        {"usage.output_tokens_details.reasoning_tokens": 0},
+        {"usage.output_tokens_details.reasoning_tokens": -1},
+    ),
+    ("total tokens", {"usage.total_tokens": 2000}, {"usage.total_tokens": 2001}),
+    ("expired on time", _EXPIRED, {**_EXPIRED, "expired_at": _DUE - 1}),
+    (
+        "stamp order",
+        {"completed_at": _BASE["finalizing_at"]},
+        {"completed_at": _BASE["finalizing_at"] - 1},
+    ),
+    ("id prefix", {"id": "batch_"}, {"id": "batchx"}),
+    ("file prefix", {"output_file_id": "file-"}, {"output_file_id": "filex"}),
+    ("failed errors", {**_FAILED, "errors": _ONE_ERROR}, {**_FAILED, "errors": None}),
+    (
+        "errors elsewhere",
+        {"errors": {"object": "list", "data": []}},
+        {"errors": _ONE_ERROR},
+    ),
+    ("endpoint", {"endpoint": "/v1/responses"}, {"endpoint": "/v1/other"}),
+    ("window", {"completion_window": "24h"}, {"completion_window": "48h"}),
+    ("object", {"object": "batch"}, {"object": "batches"}),
+]
+
+
+class TestShortcutLimits:
+    @pytest.mark.parametrize(("rule", "at", "past"), _LIMITS, ids=[r for r, _, _ in _LIMITS])
+    @pytest.mark.parametrize("profile", ["openai", "strict"])
+    def test_limit_is_vouched_for_and_one_past_is_not(
+        self, rule: str, at: dict[str, Any], past: dict[str, Any], profile: str
+    ) -> None:
+        """At each rule's limit the shortcut judges the payload clean; one step past it, not
+        clean, and validate reports it."""
+        assert _agree(_with(_BASE, at), profile) is True
+        assert _agree(_with(_BASE, past), profile) is False
+        assert validate(json.dumps(_with(_BASE, past)), profile=profile).violations
