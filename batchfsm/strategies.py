@@ -239,11 +239,3 @@ def histories(*, profile: str = "openai") -> st.SearchStrategy[list[dict[str, An
 def event_sequences(max_size: int = 20) -> st.SearchStrategy[list[str]]:
     """Lists of event names (legal and illegal), to drive an engine with."""
     return st.lists(st.sampled_from([*EVENTS, "record_progress"]), max_size=max_size)
-
-
-def _hypothesis_setup_hook() -> None:
-    """Registered as a ``hypothesis`` entry point: ``st.from_type(Batch)`` gives valid batches.
-
-    Registers a lazy strategy only; nothing is drawn or built here.
-    """
-    st.register_type_strategy(Batch, st.deferred(lambda: batches()))

@@ -108,3 +108,10 @@ def test_importing_batchfsm_does_not_import_hypothesis() -> None:
     code = "import sys, batchfsm; print('hypothesis' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_strategies_import_first_in_a_fresh_interpreter() -> None:
+    """`import batchfsm.strategies` works before anything imported Hypothesis."""
+    code = "import batchfsm.strategies as s; print(s.batches.__name__)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (result.returncode, result.stdout.strip()) == (0, "batches"), result.stderr
