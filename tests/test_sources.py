@@ -1,0 +1,180 @@
+"""Reading payloads for the command: JSON Lines or documents, lazily, within a size limit."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from batchfsm import _sources
+from batchfsm._sources import Item, Place, Unreadable, discover, read
+
+PAYLOAD = {"id": "batch_1", "object": "batch"}
+LINE = json.dumps(PAYLOAD).encode()
+
+
+def items(path: Path, max_bytes: int = 1 << 20) -> list[Item]:
+    return list(read(str(path), max_bytes))
+
+
+class TestKinds:
+    def test_jsonl_lines_are_numbered_and_blank_lines_skipped(self, tmp_path: Path) -> None:
+        """JSON Lines give one item per non-blank line, at its physical line number."""
+        path = tmp_path / "x.jsonl"
+        path.write_bytes(LINE + b"\r\n\n   \n" + LINE + b"\n")
+        found = items(path)
+        assert [item.place for item in found] == [Place(str(path), 1), Place(str(path), 4)]
+        assert all(item.data == LINE for item in found)  # without the line break
+
+    def test_a_json_file_of_object_lines_is_json_lines(self, tmp_path: Path) -> None:
+        """A .json file whose first line is a whole object is read as JSON Lines."""
+        path = tmp_path / "x.json"
+        path.write_bytes(b"\n" + LINE + b"\n" + LINE)
+        assert [item.place.line for item in items(path)] == [2, 3]
+
+    def test_a_pretty_document_is_one_item(self, tmp_path: Path) -> None:
+        """A pretty-printed object is one item holding the whole text."""
+        path = tmp_path / "x.json"
+        text = json.dumps(PAYLOAD, indent=2).encode()
+        path.write_bytes(text)
+        (item,) = items(path)
+        assert (item.place, item.data) == (Place(str(path)), text)
+
+    def test_an_array_gives_its_elements(self, tmp_path: Path) -> None:
+        """A JSON array gives each element, named by its index."""
+        path = tmp_path / "x.json"
+        path.write_text(json.dumps([PAYLOAD, 3], indent=1))
+        found = items(path)
+        assert [(i.place.index, i.data) for i in found] == [(0, PAYLOAD), (1, 3)]
+
+    def test_an_empty_file_has_no_payloads(self, tmp_path: Path) -> None:
+        """An empty or blank file gives nothing."""
+        path = tmp_path / "x.json"
+        path.write_bytes(b"  \n\n")
+        assert items(path) == []
+
+    def test_broken_text_is_one_item_for_validate(self, tmp_path: Path) -> None:
+        """Text that is not JSON is handed on as is: validate explains what is wrong."""
+        path = tmp_path / "x.json"
+        path.write_bytes(b"{not json\n")
+        (item,) = items(path)
+        assert item.data == b"{not json\n"
+
+
+class TestLimits:
+    def test_a_line_at_the_limit_is_read(self, tmp_path: Path) -> None:
+        """A line of exactly max_bytes (plus its line break) is read."""
+        path = tmp_path / "x.jsonl"
+        path.write_bytes(LINE + b"\n")
+        (item,) = items(path, max_bytes=len(LINE))
+        assert item.refused is None
+
+    def test_a_line_past_the_limit_is_refused_and_skipped(self, tmp_path: Path) -> None:
+        """A line one byte over is refused with its size; the next line is read."""
+        path = tmp_path / "x.jsonl"
+        path.write_bytes(LINE + b" \n" + LINE + b"\n")
+        first, second = items(path, max_bytes=len(LINE))
+        assert first.refused is not None
+        assert first.refused.code == "input.too_large"
+        assert f"holds {len(LINE) + 2} bytes" in first.refused.message
+        assert (second.place.line, second.data) == (2, LINE)
+
+    def test_a_huge_line_is_skipped_in_pieces(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Skipping a long line never reads more than one piece of it at a time."""
+        monkeypatch.setattr(_sources, "_SKIP_CHUNK", 64)
+        path = tmp_path / "x.jsonl"
+        path.write_bytes(b"[" + b"1," * 5000 + b"1]\n" + LINE)
+        consumed: list[int] = []
+        found = list(read(str(path), 100, consumed.append))
+        assert [item.refused is not None for item in found] == [True, False]
+        assert max(consumed) <= 101
+        assert sum(consumed) == path.stat().st_size
+
+    def test_a_document_past_the_limit_is_refused(self, tmp_path: Path) -> None:
+        """A document over the limit is refused whole, whichever line crosses it."""
+        path = tmp_path / "x.json"
+        path.write_text(json.dumps({**PAYLOAD, "pad": "x" * 300}, indent=2))
+        (item,) = items(path, max_bytes=100)
+        assert item.refused is not None
+        assert "the document holds" in item.refused.message
+
+
+class _OneLineThenBroken(io.RawIOBase):
+    """A stream that yields one line and then fails, as a dying pipe would."""
+
+    def __init__(self) -> None:
+        self.sent = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.sent:
+            raise OSError(5, "Input/output error")
+        data = LINE + b"\n"
+        buffer[: len(data)] = data
+        self.sent = True
+        return len(data)
+
+
+def test_reading_is_lazy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each payload is handed on before the next line is read: memory stays constant."""
+    stream = io.BufferedReader(_OneLineThenBroken(), buffer_size=len(LINE) + 1)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(stream))
+    found: Iterator[Item] = read("-", 1 << 20)
+    first = next(found)
+    assert first.data == LINE
+    with pytest.raises(OSError, match="Input/output"):
+        next(found)
+
+
+class TestDiscover:
+    def test_directories_give_payload_files_sorted(self, tmp_path: Path) -> None:
+        """A directory gives its .json, .jsonl and .ndjson files, recursively and sorted."""
+        for name in ["b/z.json", "a.jsonl", "c.ndjson", "d.txt", "b/e.JSON"]:
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text("{}")
+        found = list(discover([str(tmp_path), "-", "given.txt"]))
+        names = [os.path.relpath(p, tmp_path) for p in found[:3] if isinstance(p, str)]
+        assert names == ["a.jsonl", os.path.join("b", "z.json"), "c.ndjson"]
+        assert found[3:] == ["-", "given.txt"]
+
+    def test_a_directory_that_cannot_be_listed_is_reported(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An error while walking a directory becomes an Unreadable with the reason."""
+
+        def failing_walk(top: Path, onerror: Any) -> Iterator[Any]:
+            onerror(PermissionError(13, "Permission denied", str(top / "secret")))
+            return iter(())
+
+        monkeypatch.setattr(_sources.os, "walk", failing_walk)
+        assert list(discover([str(tmp_path)])) == [
+            Unreadable(str(tmp_path / "secret"), "Permission denied")
+        ]
+
+
+class TestOversizedStarts:
+    def test_a_document_whose_first_line_is_too_long(self, tmp_path: Path) -> None:
+        """A .json file whose very first line passes the limit is refused as a document."""
+        path = tmp_path / "x.json"
+        path.write_bytes(b"[" + b" " * 300 + b"\n1]")
+        (item,) = items(path, max_bytes=100)
+        assert item.refused is not None
+        assert f"the document holds {path.stat().st_size} bytes" in item.refused.message
+
+    def test_a_long_last_line_without_a_break(self, tmp_path: Path) -> None:
+        """A final line over the limit, with no line break after it, is refused."""
+        path = tmp_path / "x.jsonl"
+        path.write_bytes(LINE + b"\n" + b"[" + b"1," * 200 + b"1]")
+        first, second = items(path, max_bytes=100)
+        assert first.refused is None
+        assert second.refused is not None
+        assert second.place.line == 2
