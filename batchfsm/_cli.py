@@ -71,17 +71,19 @@ class _Output:
     def payload(
         self,
         place: Place,
-        batch_id: str | None,
-        status: str | None,
+        report: Report | None,
         violations: Sequence[Violation],
+        valid: bool,
         where: Callable[[Violation], tuple[Place, str]] | None = None,
     ) -> None:
         """One payload's result; `where` maps a violation to its place and path (history)."""
-        valid = all(v.severity is not Severity.ERROR for v in violations)
         if self.quiet and valid:
             return
+        batch_id = report.batch_id if report is not None else None
         if self.form == "text":
             if valid:
+                batch = report.batch if report is not None else None
+                status = batch.status.value if batch is not None else None
                 self.out.write(f"{place}: ok ({batch_id}, {status})\n")
             for violation in violations:
                 if self.quiet and violation.severity is not Severity.ERROR:
@@ -146,7 +148,7 @@ def _items(
     found: Sequence[str | Unreadable], max_bytes: int, tally: _Tally, bar: Any
 ) -> Iterator[Item]:
     """Every payload of every source; unreadable sources are reported and counted."""
-    advance = bar.update if bar is not None else int
+    advance = bar.update if bar is not None else None
     for source in found:
         if isinstance(source, Unreadable):
             _unreadable(source.path, source.reason, tally)
@@ -162,11 +164,12 @@ def _unreadable(path: str, reason: str, tally: _Tally) -> None:
     print(f"batchfsm: cannot read {path}: {reason}", file=sys.stderr)
 
 
-def _snapshot(item: Item) -> object:
-    """What `validate` takes for an item: text as is, an array's element when an object."""
-    if type(item.data) is bytes or isinstance(item.data, dict):
-        return item.data
-    return _json.encode(item.data)  # a non-object element: validate says it is not one
+def _snapshot(data: object) -> object:
+    """What `validate` takes for an item's data: text as is, an array's element when an
+    object, and other elements as JSON text (validate says they are not objects)."""
+    if type(data) is bytes or isinstance(data, dict):
+        return data
+    return _json.encode(data)
 
 
 def _run_validate(args: argparse.Namespace) -> int:
@@ -189,20 +192,28 @@ def _run_validate(args: argparse.Namespace) -> int:
 
 
 def _validate_each(items: Iterator[Item], profile: str, output: _Output, tally: _Tally) -> None:
+    # Once per payload: what a clean payload costs here is what the command adds to
+    # `validate` (bench/bench_cli.py), so it touches as little as it can.
+    quiet = output.quiet
     for item in items:
         tally.payloads += 1
         if item.refused is not None:
             tally.invalid += 1
-            output.payload(item.place, None, None, [item.refused])
+            output.payload(item.place, None, (item.refused,), False)
             continue
-        report = validate(_snapshot(item), profile=profile)
+        data = item.data
+        report = validate(data if type(data) is bytes else _snapshot(data), profile=profile)
         violations = report.violations
-        if not report.ok:
-            tally.invalid += 1
-        elif violations:
-            tally.warned += 1
-        status = report.batch.status.value if report.batch is not None else None
-        output.payload(item.place, report.batch_id, status, violations)
+        valid = True
+        if violations:
+            valid = report.ok
+            if valid:
+                tally.warned += 1
+            else:
+                tally.invalid += 1
+        elif quiet:
+            continue
+        output.payload(item.place, report, violations, valid)
 
 
 def _validate_history(items: Iterator[Item], profile: str, output: _Output, tally: _Tally) -> None:
@@ -214,7 +225,7 @@ def _validate_history(items: Iterator[Item], profile: str, output: _Output, tall
             refused[len(places)] = attrs.evolve(item.refused, path=f"$[{len(places)}]")
             snapshots.append(b"")  # a stand-in, whose json.empty the refusal replaces
         else:
-            snapshots.append(_snapshot(item))
+            snapshots.append(_snapshot(item.data))
         places.append(item.place)
     if not places:
         return
@@ -224,7 +235,8 @@ def _validate_history(items: Iterator[Item], profile: str, output: _Output, tall
         *(v for v in report.violations if _index_path(v.path)[0] not in refused),
     ]
     tally.payloads += 1
-    if any(v.severity is Severity.ERROR for v in violations):
+    valid = all(v.severity is not Severity.ERROR for v in violations)
+    if not valid:
         tally.invalid += 1
     elif violations:
         tally.warned += 1
@@ -233,8 +245,7 @@ def _validate_history(items: Iterator[Item], profile: str, output: _Output, tall
         index, path = _index_path(violation.path)
         return places[index], path
 
-    status = report.batch.status.value if report.batch is not None else None
-    output.payload(places[-1], report.batch_id, status, violations, where)
+    output.payload(places[-1], report, violations, valid, where)
 
 
 def _index_path(path: str) -> tuple[int, str]:

@@ -9,7 +9,6 @@ held in memory: it is skipped and reported instead.
 
 from __future__ import annotations
 
-import itertools
 import os
 import stat
 import sys
@@ -29,6 +28,8 @@ _LINE_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 _DIRECTORY_PATTERNS = ("*.json", *(f"*{suffix}" for suffix in sorted(_LINE_SUFFIXES)))
 # Lines beyond this are skipped in pieces of this size, so a huge line costs no memory.
 _SKIP_CHUNK = 1 << 20
+# JSON Lines are read in blocks of this size and split into lines.
+_BLOCK = 1 << 18
 
 Advance = Callable[[int], object]
 
@@ -53,11 +54,21 @@ class Place:
 
 @attrs.define
 class Item:
-    """One payload as read: JSON text, or an array element's value; or why it was not read."""
+    """One payload as read: JSON text, or an array element's value; or why it was not read.
 
-    place: Place
+    The place is kept as plain fields, and `place` made only when asked for: an item is
+    made per payload, and most are never shown.
+    """
+
+    source: str
+    line: int | None
+    index: int | None
     data: object
     refused: Violation | None = None
+
+    @property
+    def place(self) -> Place:
+        return Place(self.source, self.line, self.index)
 
 
 @attrs.frozen
@@ -98,7 +109,7 @@ def size(source: str) -> int | None:
     return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
-def read(source: str, max_bytes: int, advance: Advance = int) -> Iterator[Item]:
+def read(source: str, max_bytes: int, advance: Advance | None = None) -> Iterator[Item]:
     """The payloads of one source, read lazily.
 
     Args:
@@ -117,29 +128,99 @@ def read(source: str, max_bytes: int, advance: Advance = int) -> Iterator[Item]:
         yield from _items(source, stream, max_bytes, advance, lines=lines)
 
 
-def _too_large(place: Place, size: int, max_bytes: int) -> Item:
-    what = "line" if place.line is not None else "document"
+def _too_large(source: str, line: int | None, size: int, max_bytes: int) -> Item:
+    what = "line" if line is not None else "document"
     message = f"the {what} holds {size} bytes, more than --max-bytes {max_bytes}"
-    return Item(place, None, Violation("input.too_large", "$", message))
+    return Item(source, line, None, None, Violation("input.too_large", "$", message))
 
 
 def _items(
-    source: str, stream: BinaryIO, max_bytes: int, advance: Advance, *, lines: bool
+    source: str, stream: BinaryIO, max_bytes: int, advance: Advance | None, *, lines: bool
 ) -> Iterator[Item]:
-    numbered = _lines(stream, max_bytes, advance)
-    # Blank lines separate nothing and are not payloads.
-    first = next((each for each in numbered if each[1] is None or each[1].strip()), None)
+    # The first line that is not blank decides, for a source that is not .jsonl, whether
+    # it is JSON Lines or one document.
+    number = 0
+    while True:
+        first, size = _line(stream, max_bytes, advance)
+        number += 1
+        if first is None or first.strip():
+            break
+        if not first:
+            return  # nothing but blank lines
+    if not lines and not _holds_object(first):
+        yield from _document(source, stream, first, size, max_bytes, advance)
+        return
     if first is None:
-        return
-    if not lines and not _holds_object(first[1]):
-        yield from _document(source, stream, first[1], first[2], max_bytes, advance)
-        return
-    for number, line, length in itertools.chain([first], numbered):
-        if line is None:
-            yield _too_large(Place(source, line=number), length, max_bytes)
-        elif line.strip():
-            # Without its line break, so that a syntax error's position is on this line.
-            yield Item(Place(source, line=number), line.rstrip(b"\r\n"))
+        yield _too_large(source, number, size, max_bytes)
+    else:
+        yield Item(source, number, None, first.rstrip(b"\r\n"))
+    yield from _rest(source, stream, number, max_bytes, advance)
+
+
+def _rest(
+    source: str, stream: BinaryIO, number: int, max_bytes: int, advance: Advance | None
+) -> Iterator[Item]:
+    """The lines after line `number`, as items.
+
+    This runs once per payload of a JSON Lines file, the command's main case: the stream
+    is read in blocks split by C code, rather than a call per line. Memory stays bounded:
+    a line longer than `max_bytes` is dropped as it grows, and only its size is kept.
+    """
+    carry = b""  # the start of a line the last block cut
+    skipped = -1  # bytes of a refused line so far, while skipping it; else -1
+    while block := stream.read(_BLOCK):
+        if advance is not None:
+            advance(len(block))
+        lines = block.split(b"\n")
+        if skipped >= 0:  # in the middle of a refused line
+            if len(lines) == 1:
+                skipped += len(block)
+                continue
+            number += 1
+            yield _too_large(source, number, skipped + len(lines[0]) + 1, max_bytes)
+            skipped = -1
+            del lines[0]
+        else:
+            lines[0] = carry + lines[0]
+        carry = lines.pop()
+        for line in lines:
+            number += 1
+            if len(line) > max_bytes:
+                yield _too_large(source, number, len(line) + 1, max_bytes)
+            elif line and not line.isspace():  # blank lines separate nothing
+                yield Item(source, number, None, line)
+        if len(carry) > max_bytes:
+            skipped, carry = len(carry), b""
+    if skipped >= 0:
+        yield _too_large(source, number + 1, skipped, max_bytes)
+    elif carry and not carry.isspace():  # a last line without a line break
+        yield Item(source, number + 1, None, carry)
+
+
+_NEWLINE = ord("\n")
+
+
+def _line(stream: BinaryIO, max_bytes: int, advance: Advance | None) -> tuple[bytes | None, int]:
+    """The next line and its size: ``b""`` at the end, None when it passes `max_bytes`."""
+    line = stream.readline(max_bytes + 1)
+    size = len(line)
+    if advance is not None:
+        advance(size)
+    if size > max_bytes and line[-1] != _NEWLINE:
+        return None, size + _skip_line(stream, advance)
+    return line, size
+
+
+def _skip_line(stream: BinaryIO, advance: Advance | None) -> int:
+    """Read past the rest of a line, a piece at a time; the bytes skipped."""
+    skipped = 0
+    while piece := stream.readline(_SKIP_CHUNK):
+        skipped += len(piece)
+        if advance is not None:
+            advance(len(piece))
+        if piece[-1] == _NEWLINE:
+            break
+    return skipped
 
 
 def _holds_object(line: bytes | None) -> bool:
@@ -155,20 +236,20 @@ def _document(
     source: str,
     stream: BinaryIO,
     first: bytes | None,
-    length: int,
+    size: int,
     max_bytes: int,
-    advance: Advance,
+    advance: Advance | None,
 ) -> Iterator[Item]:
     """The rest of `stream` read as one document, whose first line is `first`."""
-    place = Place(source)
     if first is None:  # the first line alone is too large already
-        yield _too_large(place, length + _skip(stream, advance), max_bytes)
+        yield _too_large(source, None, size + _skip(stream, advance), max_bytes)
         return
     rest = stream.read(max_bytes - len(first) + 1)
-    advance(len(rest))
+    if advance is not None:
+        advance(len(rest))
     document = first + rest
     if len(document) > max_bytes:
-        yield _too_large(place, len(document) + _skip(stream, advance), max_bytes)
+        yield _too_large(source, None, len(document) + _skip(stream, advance), max_bytes)
         return
     try:
         value = _json.quick_parse(document)
@@ -176,35 +257,15 @@ def _document(
         value = None  # validate says what is wrong with it
     if type(value) is list:
         for index, element in enumerate(value):
-            yield Item(Place(source, index=index), element)
+            yield Item(source, None, index, element)
     else:
-        yield Item(place, document)
+        yield Item(source, None, None, document)
 
 
-def _skip(stream: BinaryIO, advance: Advance) -> int:
+def _skip(stream: BinaryIO, advance: Advance | None) -> int:
     skipped = 0
     while chunk := stream.read(_SKIP_CHUNK):
-        advance(len(chunk))
+        if advance is not None:
+            advance(len(chunk))
         skipped += len(chunk)
     return skipped
-
-
-def _lines(
-    stream: BinaryIO, max_bytes: int, advance: Advance
-) -> Iterator[tuple[int, bytes | None, int]]:
-    """``(number, line, length)`` for each line; a line longer than `max_bytes` is None."""
-    number = 0
-    while line := stream.readline(max_bytes + 1):
-        number += 1
-        advance(len(line))
-        length = len(line)
-        if length > max_bytes and not line.endswith(b"\n"):
-            while not line.endswith(b"\n"):
-                line = stream.readline(_SKIP_CHUNK)
-                if not line:
-                    break
-                advance(len(line))
-                length += len(line)
-            yield number, None, length
-        else:
-            yield number, line, length

@@ -178,3 +178,53 @@ class TestOversizedStarts:
         assert first.refused is None
         assert second.refused is not None
         assert second.place.line == 2
+
+
+class TestBlocks:
+    """JSON Lines after the first line are read in blocks; lines may span blocks."""
+
+    @pytest.fixture(autouse=True)
+    def _small_blocks(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(_sources, "_BLOCK", 16)
+
+    def test_lines_across_blocks(self, tmp_path: Path) -> None:
+        """Lines cut by block edges come out whole, numbered, blank ones skipped."""
+        path = tmp_path / "x.jsonl"
+        path.write_bytes(LINE + b"\n" + LINE + b"\r\n\n  \n" + LINE)
+        found = items(path)
+        assert [item.line for item in found] == [1, 2, 5]
+        assert [json.loads(item.data) for item in found] == [PAYLOAD] * 3  # type: ignore[arg-type]
+
+    def test_a_long_line_in_the_middle_is_dropped_as_it_grows(self, tmp_path: Path) -> None:
+        """A line over the limit after the first is refused with its full size; no block
+        read is larger than a block, and the lines after it are read."""
+        path = tmp_path / "x.jsonl"
+        long = b"[" + b"1," * 250 + b"1]"
+        path.write_bytes(LINE + b"\n" + long + b"\n" + LINE + b"\n")
+        consumed: list[int] = []
+        found = list(read(str(path), 100, consumed.append))
+        assert [(item.line, item.refused is None) for item in found] == [
+            (1, True),
+            (2, False),
+            (3, True),
+        ]
+        assert found[1].refused is not None
+        assert f"holds {len(long) + 1} bytes" in found[1].refused.message
+        assert max(consumed[1:]) <= 16  # after the first line, read with readline
+        assert sum(consumed) == path.stat().st_size
+
+    def test_a_long_last_line_while_skipping(self, tmp_path: Path) -> None:
+        """A line over the limit that runs to the end of the file is refused at its line."""
+        path = tmp_path / "x.jsonl"
+        path.write_bytes(LINE + b"\n" + b"x" * 300)
+        first, second = items(path, max_bytes=100)
+        assert first.refused is None
+        assert second.refused is not None
+        assert (second.line, "holds 300 bytes" in second.refused.message) == (2, True)
+
+    def test_a_line_exactly_at_the_limit_inside_a_block(self, tmp_path: Path) -> None:
+        """A later line of exactly max_bytes is read; one byte more is refused."""
+        path = tmp_path / "x.jsonl"
+        path.write_bytes(LINE + b"\n" + LINE + b"\n" + LINE + b" \n")
+        found = items(path, max_bytes=len(LINE))
+        assert [item.refused is None for item in found] == [True, True, False]
