@@ -1,7 +1,8 @@
 """batchfsm: the lifecycle of an OpenAI-style Batch object, as data and as a state machine."""
 
+from typing import TYPE_CHECKING, Any
+
 from ._codec import PROFILES, dumps, loads, structure, unstructure
-from ._engine import Lifecycle, TransitionHook
 from ._errors import (
     ArgumentError,
     BatchfsmError,
@@ -27,7 +28,21 @@ from ._record import (
 from ._table import EVENTS, IDEMPOTENT, TERMINAL, TRANSITIONS, Provenance, Transition
 from ._validate import Report, check_history, validate
 
+if TYPE_CHECKING:
+    from ._engine import Lifecycle, TransitionHook
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # The engine (and transitions, logging, secrets with it) is imported on first use:
+    # `batchfsm validate` and services that only validate start ~30 ms sooner.
+    if name in ("Lifecycle", "TransitionHook"):
+        from . import _engine
+
+        return getattr(_engine, name)
+    raise AttributeError(f"module 'batchfsm' has no attribute {name!r}")
+
 
 __all__ = [
     "ArgumentError",
