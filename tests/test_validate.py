@@ -535,3 +535,63 @@ class TestShortcutLimits:
         assert _agree(_with(_BASE, at), profile) is True
         assert _agree(_with(_BASE, past), profile) is False
         assert validate(json.dumps(_with(_BASE, past)), profile=profile).violations
+
+
+class TestHostileSizes:
+    """Payloads built to hurt: each is answered with a value, a report or a PayloadError."""
+
+    def test_100_000_levels_of_nesting_in_an_unknown_key(self) -> None:
+        """Nesting past any parser's limit is reported as json.syntax, not a RecursionError."""
+        text = json.dumps(_BASE)[:-1] + ', "x_deep": ' + "[" * 100_000 + "]" * 100_000 + "}"
+        report = validate(text.encode())
+        assert [v.code for v in report.violations] == ["json.syntax"]
+        assert "depth" in report.violations[0].message
+        with pytest.raises(batchfsm.PayloadError, match=r"json\.syntax"):
+            batchfsm.loads(text)
+
+    def test_10_mb_strings(self) -> None:
+        """A 10 MB model name is kept whole; a 10 MB metadata value is reported, not echoed."""
+        big = "m" * 10_000_000
+        report = validate(json.dumps({**_BASE, "model": big}).encode())
+        assert report.ok
+        assert report.batch is not None
+        assert report.batch.model == big
+        report = validate(json.dumps({**_BASE, "metadata": {"k": big}}).encode())
+        (violation,) = report.violations
+        assert violation.code == "metadata.value_too_long"
+        assert len(violation.message) < 200  # the message gives the length, not the value
+
+    def test_100_000_metadata_keys(self) -> None:
+        """100,000 metadata pairs give one metadata.too_many, not a violation per key."""
+        metadata = {f"k{i}": "v" for i in range(100_000)}
+        report = validate(json.dumps({**_BASE, "metadata": metadata}).encode())
+        assert [v.code for v in report.violations] == ["metadata.too_many"]
+        assert "got 100000" in report.violations[0].message
+
+    def test_10_000_error_entries(self) -> None:
+        """A failed batch with 10,000 errors decodes whole and validates."""
+        errors = [{"code": "invalid_json_line", "message": "bad", "line": i} for i in range(10_000)]
+        payload = _with(_BASE, {**_FAILED, "errors": {"object": "list", "data": errors}})
+        report = validate(json.dumps(payload).encode())
+        assert report.ok
+        assert report.batch is not None
+        assert report.batch.errors is not None
+        assert len(report.batch.errors.data or []) == 10_000
+
+    @pytest.mark.parametrize(
+        ("value", "code"),
+        [(1e300, "field.type"), (2**70, "field.range"), (-(2**70), "field.range")],
+    )
+    def test_huge_numbers_in_a_known_field(self, value: float, code: str) -> None:
+        """1e300 or 2**70 as a timestamp is reported at its path with its code."""
+        report = validate(json.dumps({**_BASE, "created_at": value}).encode())
+        assert ("$.created_at", code) in [(v.path, v.code) for v in report.errors]
+
+    def test_huge_numbers_in_unknown_keys_are_kept_exactly(self) -> None:
+        """1e300 and 2**70 in unknown keys survive validate and a round trip unchanged."""
+        text = json.dumps({**_BASE, "x_float": 1e300, "x_int": 2**70, "x_neg": -(2**70)})
+        report = validate(text.encode())
+        assert report.ok
+        assert report.batch is not None
+        assert report.batch.extra == {"x_float": 1e300, "x_int": 2**70, "x_neg": -(2**70)}
+        assert json.loads(batchfsm.dumps(report.batch)) == json.loads(text)
