@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pickle
+import random
 import re
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -611,6 +613,85 @@ class TestThreads:
             thread.join()
         assert batch.request_counts is not None
         assert batch.request_counts.completed == 8 * 500
+
+    def test_stress_threads_events_batches_and_a_persisting_hook(self) -> None:
+        """8 threads fire random events at the same few batches, round after round, while a
+        hook stores each change: every batch validates, its stored snapshots form a clean
+        history (no stamp lost or rewritten, counts never down), and its counts are exactly
+        the progress that was applied."""
+        clock = Clock()
+        lifecycle = Lifecycle(clock)
+        guard = threading.Lock()
+        stored: dict[str, list[str]] = {}
+
+        @lifecycle.on_transition
+        def persist(batch: Batch, event: str, source: Status | None, dest: Status) -> None:
+            with guard:
+                stored.setdefault(batch.id, []).append(batchfsm.dumps(batch))
+
+        batches: list[Batch] = []
+        applied: dict[str, int] = {}
+        calls: dict[str, Any] = {
+            "start": lambda b: lifecycle.start(b, total=6),
+            "finalize": lifecycle.finalize,
+            "complete": lambda b: lifecycle.complete(b, "file-out", "file-err"),
+            "fail": lambda b: lifecycle.fail(b, [BatchError(code="server_error")]),
+            "expire": lambda b: lifecycle.expire(b, now=b.expires_at),
+            "cancel": lifecycle.cancel,
+            "finish_cancel": lifecycle.finish_cancel,
+        }
+        events = [*calls, *["record_progress"] * 4, "start", "finalize", "complete"]
+
+        def new_round() -> None:  # run by the last thread to reach the barrier
+            for _ in range(3):
+                batch = lifecycle.create(input_file_id="file-in", endpoint="/v1/x")
+                batches.append(batch)
+                applied[batch.id] = 0
+
+        barrier = threading.Barrier(8, action=new_round)
+        unexpected: list[BaseException] = []
+
+        def worker(seed: int) -> None:
+            rng = random.Random(seed)
+            for _ in range(150):
+                barrier.wait()
+                current = batches[-3:]
+                for _ in range(8):
+                    batch = rng.choice(current)
+                    event = rng.choice(events)
+                    try:
+                        if event == "record_progress":
+                            lifecycle.record_progress(batch, completed=1)
+                            with guard:
+                                applied[batch.id] += 1
+                        else:
+                            calls[event](batch)
+                    except batchfsm.TransitionError:
+                        pass  # refused: illegal now, or a guard not met
+                    except BaseException as error:  # anything else fails the test below
+                        unexpected.append(error)
+                    with guard:
+                        clock.now += rng.choice([0, 1, 1, 2, -1])  # it may step back
+
+        threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(8)]
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            sys.setswitchinterval(interval)
+        assert unexpected == []
+        for batch in batches:
+            assert batchfsm.validate(batch).errors == ()
+            history = [*stored.get(batch.id, []), batchfsm.dumps(batch)]
+            assert batchfsm.check_history(history).errors == ()
+            assert batch.request_counts is not None
+            assert batch.request_counts.completed == applied[batch.id]
+        finished = sum(batch.status in batchfsm.TERMINAL for batch in batches)
+        assert finished > len(batches) // 2  # the run drove batches, not only refused
 
 
 class TestArguments:
