@@ -1,4 +1,4 @@
-"""Hypothesis profiles: ``dev`` (default), ``ci`` (when CI is set) and ``nightly``.
+"""Hypothesis profiles: ``dev`` (default), ``ci`` (when CI is set), ``nightly``, ``mutation``.
 
 Select one explicitly with ``BATCHFSM_HYPOTHESIS_PROFILE=nightly pytest``. Hypothesis loads
 its own ``ci`` profile when ``CI`` is set; ours replaces it so CI keeps a fixed budget.
@@ -27,5 +27,16 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 
+# Under mutmut (which sets MUTANT_UNDER_TEST) each test runs once per mutant, from one
+# forked process: few examples, and no complaint that a test method ran on two instances.
+settings.register_profile(
+    "mutation",
+    parent=settings.get_profile("ci"),
+    max_examples=30,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+)
+
 _default = "ci" if os.environ.get("CI") else "dev"
+if "MUTANT_UNDER_TEST" in os.environ:
+    _default = "mutation"
 settings.load_profile(os.environ.get("BATCHFSM_HYPOTHESIS_PROFILE", _default))
