@@ -1,4 +1,5 @@
-"""Hypothesis profiles: ``dev`` (default), ``ci`` (when CI is set), ``nightly``, ``mutation``.
+"""Hypothesis profiles: ``dev`` (default), ``ci`` (when CI is set), ``nightly``, ``mutation``,
+``fuzz``.
 
 Select one explicitly with ``BATCHFSM_HYPOTHESIS_PROFILE=nightly pytest``. Hypothesis loads
 its own ``ci`` profile when ``CI`` is set; ours replaces it so CI keeps a fixed budget.
@@ -34,6 +35,15 @@ settings.register_profile(
     parent=settings.get_profile("ci"),
     max_examples=30,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+)
+
+# The long fuzzing run (tests/test_fuzz.py; docs/guarantees.md), outside CI.
+settings.register_profile(
+    "fuzz",
+    max_examples=int(os.environ.get("BATCHFSM_FUZZ_EXAMPLES", "200000")),
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
 )
 
 _default = "ci" if os.environ.get("CI") else "dev"

@@ -17,7 +17,15 @@ from batchfsm import strategies as bst
 from batchfsm._catalog import CODES, base_payload, example
 from batchfsm._fastpath import MISS
 from batchfsm._reference import violations_page
-from batchfsm._validate import _CLEAN, Report, _validate, check_history, validate
+from batchfsm._validate import (
+    _CLEAN,
+    Report,
+    _clean_decoder,
+    _rules,
+    _validate,
+    check_history,
+    validate,
+)
 
 from paths import Clock, fire
 from wire import json_values, wire_batches
@@ -348,10 +356,17 @@ def _full(value: Any, profile: str) -> Report:
     return _validate(value, profile)
 
 
-def _agree(value: Any, profile: str) -> bool | None:
+@pytest.fixture(scope="module")
+def judges() -> dict[str, Any]:
+    """validate's shortcuts, generated now from rules derived now (not when batchfsm was
+    imported), so that a change to either shows up as a disagreement with `_check`."""
+    return {profile: _clean_decoder(_rules(profile)) for profile in _CLEAN}
+
+
+def _agree(value: Any, profile: str, judges: dict[str, Any]) -> bool | None:
     """Check the shortcut against the full path on `value`: None when it did not answer,
     else whether it judged the payload clean."""
-    answer = _CLEAN[profile](value)
+    answer = judges[profile](value)
     full = _full(value, profile)
     assert validate(value, profile=profile) == full
     if answer is MISS:
@@ -377,15 +392,19 @@ class TestShortcut:
     """validate answers clean payloads through one generated function; it must agree."""
 
     @given(bst.payloads(unknown_keys=False), st.sampled_from(["openai", "strict"]))
-    def test_engine_payloads_take_it(self, payload: dict[str, Any], profile: str) -> None:
+    def test_engine_payloads_take_it(
+        self, judges: dict[str, Any], payload: dict[str, Any], profile: str
+    ) -> None:
         """Every payload of an engine-made batch is vouched for by the shortcut."""
         value = json.loads(json.dumps(payload))
         if profile == "strict" and _full(value, profile).violations:
             return  # a tolerated edge: strict reports it, and the shortcut must miss
-        assert _agree(value, profile) is True
+        assert _agree(value, profile, judges) is True
 
     @given(bst.payloads(unknown_keys=False), st.data())
-    def test_one_value_at_the_edge(self, payload: dict[str, Any], data: st.DataObject) -> None:
+    def test_one_value_at_the_edge(
+        self, judges: dict[str, Any], payload: dict[str, Any], data: st.DataObject
+    ) -> None:
         """With one value replaced by one near a rule's edge, shortcut and full path agree."""
         value = json.loads(json.dumps(payload))
         key = data.draw(st.sampled_from(sorted(value)))
@@ -399,30 +418,32 @@ class TestShortcut:
                 nested[inner] = data.draw(_EDGE_VALUES)
         else:
             value[key] = data.draw(_EDGE_VALUES)
-        _agree(value, data.draw(st.sampled_from(["openai", "strict"])))
+        _agree(value, data.draw(st.sampled_from(["openai", "strict"])), judges)
 
     @given(wire_batches(), st.sampled_from(["openai", "strict"]))
-    def test_arbitrary_wire_payloads(self, wire: dict[str, Any], profile: str) -> None:
+    def test_arbitrary_wire_payloads(
+        self, judges: dict[str, Any], wire: dict[str, Any], profile: str
+    ) -> None:
         """On type-correct payloads of any content, shortcut and full path agree."""
-        _agree(wire, profile)
+        _agree(wire, profile, judges)
 
     @pytest.mark.parametrize("name", [n for n, c in CODES.items() if not c.history])
-    def test_every_catalog_example_misses(self, name: str) -> None:
+    def test_every_catalog_example_misses(self, name: str, judges: dict[str, Any]) -> None:
         """No payload that shows a violation is judged clean, as a dict or as JSON text."""
         payload = example(name)
         profile = CODES[name].profile
         if profile == "compat" or not isinstance(payload, dict):
             return  # compat and undecodable text never take the shortcut
-        assert _agree(payload, profile) is not True
+        assert _agree(payload, profile, judges) is not True
         text = json.dumps(payload)
         assert validate(text, profile=profile) == _full(text, profile)
 
-    def test_published_clean_payloads_take_it(self) -> None:
+    def test_published_clean_payloads_take_it(self, judges: dict[str, Any]) -> None:
         """The published payloads with no violation at all are answered by the shortcut."""
         answered = set()
         for path in sorted(PAYLOADS.glob("*.json")):
             value = json.loads(path.read_bytes())
-            if _agree(value, "openai"):
+            if _agree(value, "openai", judges):
                 answered.add(path.name)
         # 009 and 010 name an endpoint OpenAI does not list: a warning, so the full path.
         assert answered == {
@@ -528,12 +549,17 @@ class TestShortcutLimits:
     @pytest.mark.parametrize(("rule", "at", "past"), _LIMITS, ids=[r for r, _, _ in _LIMITS])
     @pytest.mark.parametrize("profile", ["openai", "strict"])
     def test_limit_is_vouched_for_and_one_past_is_not(
-        self, rule: str, at: dict[str, Any], past: dict[str, Any], profile: str
+        self,
+        rule: str,
+        at: dict[str, Any],
+        past: dict[str, Any],
+        profile: str,
+        judges: dict[str, Any],
     ) -> None:
         """At each rule's limit the shortcut judges the payload clean; one step past it, not
         clean, and validate reports it."""
-        assert _agree(_with(_BASE, at), profile) is True
-        assert _agree(_with(_BASE, past), profile) is False
+        assert _agree(_with(_BASE, at), profile, judges) is True
+        assert _agree(_with(_BASE, past), profile, judges) is False
         assert validate(json.dumps(_with(_BASE, past)), profile=profile).violations
 
 

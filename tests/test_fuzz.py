@@ -1,0 +1,168 @@
+"""Fuzzing: whatever arrives, the answer is a value, a report or a documented BatchfsmError.
+
+Four sources of input: arbitrary bytes, arbitrary text, arbitrary JSON values, and valid
+payloads (from the package's own strategies) mutated at the value, key and byte level. They
+go to `loads`, `structure`, `validate`, `check_history` and the command. With the CI profile
+each test draws 100 inputs; the long run (docs/guarantees.md) selects the ``fuzz`` profile::
+
+    BATCHFSM_HYPOTHESIS_PROFILE=fuzz BATCHFSM_FUZZ_EXAMPLES=200000 pytest tests/test_fuzz.py
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import batchfsm
+from batchfsm import Batch, BatchfsmError, PayloadError, Report
+from batchfsm import strategies as bst
+from batchfsm._cli import main
+
+from wire import json_values, wire_batches
+
+PROFILES = st.sampled_from(batchfsm.PROFILES)
+
+# --- inputs ---------------------------------------------------------------------------------
+
+arbitrary_bytes = st.binary(max_size=600)
+arbitrary_text = st.text(max_size=300)
+
+
+@st.composite
+def mutated_payloads(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid payload (engine-made, or any type-correct one) with a few keys broken."""
+    payload: dict[str, Any] = draw(bst.payloads() | wire_batches())
+    for _ in range(draw(st.integers(1, 4))):
+        target = payload
+        # Now and then go one level down, into request_counts, usage, errors or metadata.
+        nested = [k for k, v in payload.items() if isinstance(v, dict) and v]
+        if nested and draw(st.booleans()):
+            target = payload[draw(st.sampled_from(sorted(nested)))]
+        key = draw(st.sampled_from(sorted(target))) if target else "id"
+        action = draw(st.sampled_from(["replace", "delete", "rename", "nest", "extreme"]))
+        if action == "replace":
+            target[key] = draw(json_values)
+        elif action == "delete":
+            target.pop(key, None)
+        elif action == "rename":
+            target[draw(st.text(max_size=12))] = target.pop(key, None)
+        elif action == "nest":
+            target[key] = {"": target.get(key), "x": [target.get(key)]}
+        else:
+            target[key] = draw(
+                st.sampled_from(
+                    [2**63, -(2**63) - 1, 2**70, 1e300, -0.0, "", "\x00", "\ud800", True, [], {}]
+                )
+            )
+    return payload
+
+
+@st.composite
+def mutated_text(draw: st.DrawFn) -> bytes:
+    """The JSON text of a mutated payload, then broken at the byte level."""
+    text = json.dumps(draw(mutated_payloads()), ensure_ascii=draw(st.booleans()))
+    raw = text.encode("utf-8", "surrogatepass")
+    for _ in range(draw(st.integers(0, 3))):
+        if not raw:
+            break
+        at = draw(st.integers(0, len(raw) - 1))
+        action = draw(st.sampled_from(["flip", "cut", "insert", "repeat"]))
+        if action == "flip":
+            raw = raw[:at] + bytes([raw[at] ^ (1 << draw(st.integers(0, 7)))]) + raw[at + 1 :]
+        elif action == "cut":
+            raw = raw[:at]
+        elif action == "insert":
+            raw = (
+                raw[:at]
+                + draw(st.sampled_from([b"{", b"]", b",", b'"', b"\\", b"\xff"]))
+                + raw[at:]
+            )
+        else:
+            raw = raw[:at] + raw[at : at + 20] * 2 + raw[at + 20 :]
+    return raw
+
+
+any_text = arbitrary_bytes | arbitrary_text | mutated_text()
+any_value = json_values | mutated_payloads()
+
+
+# --- what every answer must be --------------------------------------------------------------
+
+
+def check_report(report: Report) -> None:
+    """A report is well formed: serialisable, consistent, and its batch round-trips."""
+    assert isinstance(report, Report)
+    json.dumps(report.to_dict())
+    assert report.ok == (report.errors == ())
+    if report.batch is not None:
+        assert batchfsm.loads(batchfsm.dumps(report.batch), profile="compat") == report.batch
+
+
+def check_batch(batch: Batch) -> None:
+    """A decoded batch is lossless: encoding and decoding it again gives it back."""
+    assert isinstance(batch, Batch)
+    assert batchfsm.loads(batchfsm.dumps(batch), profile="compat") == batch
+
+
+class TestDecoding:
+    @given(any_text, PROFILES)
+    def test_loads(self, data: bytes | str, profile: str) -> None:
+        """loads answers any text with a lossless Batch or a PayloadError."""
+        try:
+            batch = batchfsm.loads(data, profile=profile)
+        except PayloadError as error:
+            problems = error.violations
+        else:
+            check_batch(batch)
+            return
+        assert problems
+        assert all(v.path.startswith("$") for v in problems)
+
+    @given(any_value, PROFILES)
+    def test_structure(self, value: Any, profile: str) -> None:
+        """structure answers any Python value with a Batch or a BatchfsmError."""
+        try:
+            batch = batchfsm.structure(value, profile=profile)
+        except BatchfsmError:
+            return
+        check_batch(batch)
+
+
+class TestValidating:
+    @given(any_text | any_value, PROFILES)
+    def test_validate_never_raises(self, data: Any, profile: str) -> None:
+        """validate answers text and mappings with a report, whatever they hold."""
+        if not isinstance(data, (bytes, str, dict)):
+            data = json.dumps(data)  # validate takes text and mappings, not bare values
+        check_report(batchfsm.validate(data, profile=profile))
+
+    @given(st.lists(any_text | mutated_payloads(), max_size=4), PROFILES)
+    def test_check_history_never_raises(self, snapshots: list[Any], profile: str) -> None:
+        """check_history answers any sequence of snapshots with a report."""
+        check_report(batchfsm.check_history(snapshots, profile=profile))
+
+
+class TestCommand:
+    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(any_text, min_size=1, max_size=3), st.booleans(), st.booleans())
+    def test_validate_command(
+        self, tmp_path: Path, documents: list[bytes | str], history: bool, lines: bool
+    ) -> None:
+        """The command answers any file with exit status 0 or 1 and no internal error."""
+        raw = [d.encode("utf-8", "surrogatepass") if isinstance(d, str) else d for d in documents]
+        path = tmp_path / ("input.jsonl" if lines else "input.json")
+        path.write_bytes(b"\n".join(raw))
+        args = ["validate", "--format", "jsonl", *(["--history"] if history else []), str(path)]
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            status = main(args)
+        assert status in (0, 1), err.getvalue()
+        assert err.getvalue() == ""
+        for line in out.getvalue().splitlines():
+            json.loads(line)
