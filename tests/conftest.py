@@ -33,7 +33,7 @@ settings.register_profile(
 settings.register_profile(
     "mutation",
     parent=settings.get_profile("ci"),
-    max_examples=30,
+    max_examples=15,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
 )
 

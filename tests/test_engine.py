@@ -488,6 +488,28 @@ class TestSweep:
             Status.COMPLETED,
         )
 
+    def test_batches_left_alone_do_not_end_the_sweep(self) -> None:
+        """Batches that cannot expire, in front of one that can, are skipped, not a stop."""
+        clock = Clock(0)
+        lifecycle = Lifecycle(clock)
+        finished, early, no_deadline, due = (
+            lifecycle.create(input_file_id="f", endpoint="/v1/x") for _ in range(4)
+        )
+        for batch in (finished, early, no_deadline, due):
+            lifecycle.start(batch, total=0)
+        _finish(lifecycle, finished)
+        early.expires_at = 10**9
+        no_deadline.expires_at = None
+        clock.now = 86_400
+        assert lifecycle.expire_overdue([finished, early, no_deadline, due]) == [due]
+        assert (early.status, no_deadline.status) == (Status.IN_PROGRESS, Status.IN_PROGRESS)
+
+    def test_a_bad_now_names_it(self) -> None:
+        """A negative `now` is an ArgumentError about `now`."""
+        lifecycle, batch = batch_in(Status.IN_PROGRESS)
+        with pytest.raises(ArgumentError, match=r"^bad argument 'now': expected a non-neg"):
+            lifecycle.expire_overdue([batch], now=-1)
+
     def test_given_now(self) -> None:
         """expire_overdue takes the sweep's time when given."""
         lifecycle, batch = batch_in(Status.IN_PROGRESS)
@@ -736,9 +758,13 @@ class TestDiagram:
         assert "(tolerated)" not in Lifecycle(profile="strict").diagram()
 
     def test_unknown_format(self) -> None:
-        """Only mermaid is drawn."""
-        with pytest.raises(ArgumentError):
+        """Only mermaid is drawn; another format is an ArgumentError that names it."""
+        with pytest.raises(ArgumentError) as info:
             Lifecycle().diagram(format="dot")
+        assert (info.value.argument, info.value.reason) == (
+            "format",
+            "expected 'mermaid', got 'dot'",
+        )
 
 
 def test_path_helper_reaches_every_status() -> None:
@@ -805,8 +831,11 @@ class TestMoreArguments:
         lifecycle, batch = batch_in(Status.VALIDATING)
         batch.created_at = "yesterday"  # type: ignore[assignment]
         before = attrs.evolve(batch)
-        with pytest.raises(ArgumentError, match=r"created_at.*'yesterday'"):
+        with pytest.raises(ArgumentError) as info:
             fire(lifecycle, batch, event)
+        assert info.value.reason == (
+            f"batch {batch.id!r} has timestamps that are not ints: {{'created_at': 'yesterday'}}"
+        )
         assert batch == before
 
     def test_base_transition_error_pickles(self) -> None:
