@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,14 @@ def test_api_reference_matches_all() -> None:
     assert names == sorted(names), "the name sections are not in sorted order"
     assert len(names) == len(set(names)), "a name has two sections"
     assert modules == ["batchfsm.strategies", "batchfsm.testing"]
+
+
+def test_guarantees_page_names_tests_that_exist() -> None:
+    """Every test docs/guarantees.md links to a promise exists in the file it names."""
+    root = Path(__file__).parent.parent
+    page = (root / "docs" / "guarantees.md").read_text("utf-8")
+    links = re.findall(r"\[`(\w+)`\]\(\.\./(tests/\w+\.py)\)", page)
+    assert len(links) >= 20
+    for name, path in links:
+        source = (root / path).read_text("utf-8")
+        assert re.search(rf"^\s*(def|class) {name}\b", source, re.MULTILINE), (name, path)
