@@ -208,19 +208,15 @@ def carried_stamps(edges: Iterable[Transition]) -> dict[Status, frozenset[str]]:
     carry and the edge's own stamp. (``expires_at`` is a deadline, not a stamp of a path.)
     """
     edges = tuple(edges)
-    carried: dict[Status, set[str]] = {status: set() for status in Status}
-    carried[INITIAL].add(CREATE_STAMP)
-    changed = True
-    while changed:  # a fixed point; the lifecycle is acyclic, so this ends quickly
-        changed = False
+    carried: dict[Status, frozenset[str]] = dict.fromkeys(Status, frozenset())
+    carried[INITIAL] = frozenset({CREATE_STAMP})
+    # The lifecycle is acyclic, so no path has more edges than there are statuses: that
+    # many passes reach the fixed point.
+    for _ in Status:
         for edge in edges:
-            if not carried[edge.source]:
-                continue
-            grown = carried[edge.dest] | carried[edge.source] | {edge.stamp}
-            if grown != carried[edge.dest]:
-                carried[edge.dest] = grown
-                changed = True
-    return {status: frozenset(stamps) for status, stamps in carried.items()}
+            if carried[edge.source]:
+                carried[edge.dest] = carried[edge.dest] | carried[edge.source] | {edge.stamp}
+    return carried
 
 
 def required_stamps(edges: Iterable[Transition]) -> dict[Status, frozenset[str]]:
@@ -229,18 +225,13 @@ def required_stamps(edges: Iterable[Transition]) -> dict[Status, frozenset[str]]
     everything = frozenset().union(*(carried_stamps(edges).values()))
     required: dict[Status, frozenset[str]] = dict.fromkeys(Status, everything)
     required[INITIAL] = frozenset({CREATE_STAMP})
-    changed = True
-    while changed:  # shrinks to the fixed point: intersection over entering edges
-        changed = False
+    for _ in Status:  # passes enough for the acyclic lifecycle to reach the fixed point
         for status in Status:
-            if status is INITIAL:
-                continue
-            # Every status has an entering edge (tests/test_table.py checks reachability).
-            entering = [required[t.source] | {t.stamp} for t in edges if t.dest is status]
-            narrowed = frozenset.intersection(*entering)
-            if narrowed != required[status]:
-                required[status] = narrowed
-                changed = True
+            if status is not INITIAL:
+                # Every status has an entering edge (tests/test_table.py checks that).
+                required[status] = frozenset.intersection(
+                    *(required[t.source] | {t.stamp} for t in edges if t.dest is status)
+                )
     return required
 
 

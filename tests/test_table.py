@@ -7,7 +7,14 @@ import pytest
 
 from batchfsm import EVENTS, IDEMPOTENT, TERMINAL, TRANSITIONS, Provenance, Status
 from batchfsm._record import TIMESTAMP_FIELDS
-from batchfsm._table import INITIAL, carried_stamps, reachable, transitions_for
+from batchfsm._table import (
+    INITIAL,
+    carried_stamps,
+    reachable,
+    required_stamps,
+    stamp_order,
+    transitions_for,
+)
 
 
 class TestShape:
@@ -93,3 +100,77 @@ class TestCarriedStamps:
         carried = carried_stamps(TRANSITIONS)
         for edge in TRANSITIONS:
             assert edge.stamp in carried[edge.dest]
+
+
+S = Status
+REQUIRED = {
+    # The stamps on every path to each status under openai (docs/research.md §3).
+    S.VALIDATING: {"created_at"},
+    S.FAILED: {"created_at", "failed_at"},
+    S.IN_PROGRESS: {"created_at", "in_progress_at"},
+    S.FINALIZING: {"created_at", "in_progress_at", "finalizing_at"},
+    S.COMPLETED: {"created_at", "in_progress_at", "finalizing_at", "completed_at"},
+    S.EXPIRED: {"created_at", "in_progress_at", "expired_at"},
+    S.CANCELLING: {"created_at", "cancelling_at"},
+    S.CANCELLED: {"created_at", "cancelling_at", "cancelled_at"},
+}
+
+
+class TestRequiredStamps:
+    def test_stamps_on_every_path(self) -> None:
+        """Each status requires exactly the stamps every path to it sets."""
+        assert required_stamps(TRANSITIONS) == REQUIRED
+
+    def test_strict_cancels_only_batches_in_progress(self) -> None:
+        """Under strict, cancel leaves only in_progress: cancelled batches all ran first."""
+        expected = dict(REQUIRED)
+        for status in (S.CANCELLING, S.CANCELLED):
+            expected[status] = REQUIRED[status] | {"in_progress_at"}
+        assert required_stamps(transitions_for("strict")) == expected
+
+
+class TestStampOrder:
+    def test_pairs_follow_the_paths(self) -> None:
+        """Every stamp comes after those its edge's source may carry, and never after itself."""
+        order = stamp_order(TRANSITIONS)
+        assert ("created_at", "in_progress_at") in order
+        assert ("in_progress_at", "finalizing_at") in order
+        assert ("finalizing_at", "completed_at") in order
+        assert ("cancelling_at", "cancelled_at") in order
+        assert ("finalizing_at", "failed_at") in order  # a tolerated path
+        assert all(earlier != later for earlier, later in order)
+        assert ("completed_at", "finalizing_at") not in order
+
+    def test_strict_has_fewer_pairs(self) -> None:
+        """The tolerated edges add orderings: strict's pairs are a strict subset."""
+        assert stamp_order(transitions_for("strict")) < stamp_order(TRANSITIONS)
+
+
+class TestReachable:
+    @pytest.mark.parametrize(
+        ("start", "expected"),
+        [
+            (
+                S.IN_PROGRESS,
+                {
+                    S.IN_PROGRESS,
+                    S.FINALIZING,
+                    S.COMPLETED,
+                    S.FAILED,
+                    S.EXPIRED,
+                    S.CANCELLING,
+                    S.CANCELLED,
+                },
+            ),
+            (S.CANCELLING, {S.CANCELLING, S.CANCELLED}),
+            (S.COMPLETED, {S.COMPLETED}),
+        ],
+    )
+    def test_from_a_status(self, start: Status, expected: set[Status]) -> None:
+        """What can follow a status: itself and everything its edges lead to, transitively."""
+        assert reachable(TRANSITIONS, start) == expected
+
+    def test_strict_in_progress_never_fails(self) -> None:
+        """Under strict, a batch in progress can no longer fail (fail is documented only from
+        validating)."""
+        assert S.FAILED not in reachable(transitions_for("strict"), S.IN_PROGRESS)
