@@ -95,6 +95,7 @@ from typing import IO, Any
 from _stats import Cell, fmt_ratio
 
 import batchfsm
+from batchfsm._record import TIMESTAMP_FIELDS
 
 DEFAULT_COUNT = 200_000
 QUICK_COUNT = 20_000
@@ -112,17 +113,6 @@ PAYLOAD_DIR = REPO_ROOT / "tests" / "payloads"
 
 CLI, INPROC, JSONL, STARTUP = "cli", "in-process", "jsonl", "start-up"
 CLEAN, WARNING, INVALID = "clean", "warning", "invalid"
-STAMPS: tuple[str, ...] = (
-    "created_at",
-    "in_progress_at",
-    "expires_at",
-    "finalizing_at",
-    "completed_at",
-    "failed_at",
-    "expired_at",
-    "cancelling_at",
-    "cancelled_at",
-)
 
 
 @dataclass(frozen=True)
@@ -179,7 +169,7 @@ def variation(
     payload = dict(base)
     payload["id"] = f"batch_{i:08x}{rng.getrandbits(64):016x}"
     shift = rng.randrange(0, 30_000_000)
-    for name in STAMPS:
+    for name in TIMESTAMP_FIELDS:
         if payload.get(name) is not None:
             payload[name] += shift
     fill_counts(payload, rng, kind.exceed)
