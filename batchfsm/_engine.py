@@ -124,7 +124,7 @@ def _set_total(batch: Batch, now: int, total: int) -> Changes:
 def _store_errors(batch: Batch, now: int, errors: list[BatchError]) -> Changes:
     if not errors:
         raise _unmet(batch, "fail", "errors.empty", "a failed batch needs at least one error")
-    return {"errors": BatchErrors(object="list", data=errors)}
+    return {"errors": BatchErrors(data=errors)}
 
 
 def _check_accounted(batch: Batch, now: int, _: None) -> Changes:

@@ -865,3 +865,160 @@ def test_every_event_on_generated_batches(batch: Batch, event: str) -> None:
         assert batch.status is edge.dest
         assert getattr(batch, edge.stamp) is not None
         assert batchfsm.validate(batch).errors == ()
+
+
+def _in_progress(total: int, completed: int = 0, failed: int = 0) -> tuple[Lifecycle, Batch]:
+    lifecycle, batch = batch_in(Status.VALIDATING)
+    lifecycle.start(batch, total=total)
+    lifecycle.record_progress(batch, completed=completed, failed=failed)
+    return lifecycle, batch
+
+
+def _finalizing(completed: int, failed: int) -> tuple[Lifecycle, Batch]:
+    lifecycle, batch = _in_progress(completed + failed, completed, failed)
+    lifecycle.finalize(batch)
+    return lifecycle, batch
+
+
+# (what is done, the event's status, event, condition, detail) for every guard of the engine
+GUARDS: list[tuple[str, Any, str, str, str, str]] = [
+    (
+        "fail without errors",
+        lambda: batch_in(Status.VALIDATING),
+        "validating",
+        "fail",
+        "errors.empty",
+        "a failed batch needs at least one error",
+    ),
+    (
+        "finalize too early",
+        lambda: _in_progress(3, 2),
+        "in_progress",
+        "finalize",
+        "counts.unaccounted",
+        "completed 2 + failed 0 = 2, but total is 3",
+    ),
+    (
+        "complete without output",
+        lambda: _finalizing(2, 0),
+        "finalizing",
+        "complete",
+        "files.output_missing",
+        "2 requests completed, but there is no output_file_id",
+    ),
+    (
+        "complete without error file",
+        lambda: _finalizing(0, 3),
+        "finalizing",
+        "complete",
+        "files.error_missing",
+        "3 requests failed, but there is no error_file_id",
+    ),
+    (
+        "expire before the deadline",
+        lambda: batch_in(Status.IN_PROGRESS),
+        "in_progress",
+        "expire",
+        "expires_at.not_due",
+        "the clock reads {now}, expires_at is {due} (86400 s to go)",
+    ),
+    (
+        "expire without a deadline",
+        lambda: batch_in(Status.IN_PROGRESS),
+        "in_progress",
+        "expire",
+        "expires_at.missing",
+        "the batch has no expires_at",
+    ),
+    (
+        "start below the progress",
+        lambda: batch_in(Status.VALIDATING),
+        "validating",
+        "start",
+        "counts.below_progress",
+        "total 1 is less than completed + failed = 2",
+    ),
+    (
+        "progress past the total",
+        lambda: _in_progress(3, 2),
+        "in_progress",
+        "record_progress",
+        "counts.exceeds_total",
+        "completed 2+2 + failed 0+0 = 4 would pass total 3",
+    ),
+]
+
+
+class TestErrorFields:
+    """Every refusal carries the batch, status, event and condition, and says them."""
+
+    @pytest.mark.parametrize(
+        ("case", "make", "status", "event", "condition", "detail"),
+        GUARDS,
+        ids=[case for case, *_ in GUARDS],
+    )
+    def test_guard_errors(
+        self, case: str, make: Any, status: str, event: str, condition: str, detail: str
+    ) -> None:
+        """A GuardError names the batch, its status, the event and the unmet condition."""
+        lifecycle, batch = make()
+        calls = {
+            "fail": lambda: lifecycle.fail(batch, []),
+            "finalize": lambda: lifecycle.finalize(batch),
+            "complete": lambda: lifecycle.complete(batch),
+            "expire": lambda: lifecycle.expire(batch, now=batch.created_at),
+            "start": lambda: lifecycle.start(batch, total=1),
+            "record_progress": lambda: lifecycle.record_progress(batch, completed=2),
+        }
+        if condition == "expires_at.missing":
+            batch.expires_at = None
+        if condition == "counts.below_progress":
+            batch.request_counts = batchfsm.RequestCounts(total=0, completed=2, failed=0)
+        expected = detail.format(now=batch.created_at, due=batch.expires_at)
+        with pytest.raises(GuardError) as info:
+            calls[event]()
+        error = info.value
+        fields = (error.batch_id, error.status, error.event, error.condition, error.detail)
+        assert fields == (batch.id, status, event, condition, expected)
+        assert str(error) == f"cannot {event} {batch.id} ({status}): {expected} [{condition}]"
+
+    @pytest.mark.parametrize(
+        ("call", "argument", "reason"),
+        [
+            (
+                lambda lc, b: lc.complete(b, ""),
+                "output_file_id",
+                "expected a non-empty file id or None, got ''",
+            ),
+            (
+                lambda lc, b: lc.complete(b, None, ""),
+                "error_file_id",
+                "expected a non-empty file id or None, got ''",
+            ),
+            (
+                lambda lc, b: lc.fail(b, "boom"),
+                "errors",
+                "expected a sequence of BatchError, got 'boom'",
+            ),
+            (lambda lc, b: lc.fail(b, [1]), "errors", "expected BatchError items, got 1"),
+        ],
+    )
+    def test_argument_errors(self, call: Any, argument: str, reason: str) -> None:
+        """An ArgumentError names the argument and says what was expected and given."""
+        lifecycle, batch = _finalizing(1, 1)
+        with pytest.raises(ArgumentError) as info:
+            call(lifecycle, batch)
+        assert (info.value.argument, info.value.reason) == (argument, reason)
+
+    def test_files_already_on_the_batch_count(self) -> None:
+        """complete needs no file id argument when the batch holds one already (resumed)."""
+        lifecycle, batch = _finalizing(2, 1)
+        batch.output_file_id, batch.error_file_id = "file-out", "file-err"
+        lifecycle.complete(batch)
+        assert (batch.status, batch.output_file_id) == (Status.COMPLETED, "file-out")
+
+    def test_errors_are_stored_as_a_list_object(self) -> None:
+        """fail stores the errors as the wire's ``{"object": "list", "data": [...]}``."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        lifecycle.fail(batch, [BatchError(code="x")])
+        assert batch.errors == batchfsm.BatchErrors(object="list", data=[BatchError(code="x")])
