@@ -8,13 +8,13 @@ from typing import Any
 import attrs
 import pytest
 from cattrs.errors import BaseValidationError
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from batchfsm import Batch
 from batchfsm import strategies as bst
-from batchfsm._catalog import base_payload
-from batchfsm._codec import _make_converter
+from batchfsm._catalog import CODES, base_payload, example
+from batchfsm._codec import _make_converter, _violations
 from batchfsm._fastpath import MISS, _Source, decoder
 from batchfsm._strict import Invalid, exact, exact_pass
 
@@ -23,11 +23,21 @@ from wire import json_values, wire_batches
 DECODERS = {"openai": decoder(), "compat": decoder(nullable_endpoint=True)}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def hooks() -> dict[str, Any]:
-    """The record hooks of a converter built now (not when batchfsm was imported), so that
-    a change to how the codec builds its converter shows up as a disagreement here."""
+    """The record hooks of a converter built for this test (not when batchfsm was imported),
+    so that a change to how the codec builds its converter shows up here. They hold no state,
+    so one set serves every example of a Hypothesis test."""
     return _make_converter()[1]
+
+
+# A fixture per test function is what these tests want: see `hooks`.
+FIXTURE_PER_TEST = settings(
+    suppress_health_check=[
+        *settings.default.suppress_health_check,
+        HealthCheck.function_scoped_fixture,
+    ]
+)
 
 
 def reference(value: Any, profile: str, hooks: dict[str, Any]) -> Any:
@@ -47,6 +57,7 @@ def _rounded(value: Any) -> bool:
     return not exact({"": value})
 
 
+@FIXTURE_PER_TEST
 @given(wire_batches(), st.sampled_from(["openai", "compat"]))
 def test_valid_payloads_decode_alike(
     hooks: dict[str, Any], wire: dict[str, Any], profile: str
@@ -83,6 +94,7 @@ def test_a_rounded_number_in_an_unknown_value_is_left_to_the_converter() -> None
     assert DECODERS["openai"](wire) is MISS
 
 
+@FIXTURE_PER_TEST
 @given(wire_batches(), st.data())
 def test_broken_payloads_are_left_to_the_converter(
     hooks: dict[str, Any], wire: dict[str, Any], data: st.DataObject
@@ -98,6 +110,7 @@ def test_broken_payloads_are_left_to_the_converter(
         assert fast == slow
 
 
+@FIXTURE_PER_TEST
 @given(bst.payloads(unknown_keys=False))
 def test_engine_payloads_take_the_shortcut(hooks: dict[str, Any], payload: dict[str, Any]) -> None:
     """Payloads of engine-made batches are decoded by the shortcut, to the same record."""
@@ -159,3 +172,21 @@ class TestInitHooks:
 
         with pytest.raises(TypeError, match="Hooked"):
             _Source().build(Hooked, "record", "v_", "extra")
+
+
+DECODE_CODES = ["field.missing", "field.type", "field.range", "status.unknown", "file_id.empty"]
+
+
+@pytest.mark.parametrize("name", DECODE_CODES)
+def test_the_converter_reports_each_decode_problem(hooks: dict[str, Any], name: str) -> None:
+    """A converter built now reports each decoding code's catalog example at its path."""
+    payload = example(name)
+    token = exact_pass.set(True)
+    try:
+        with pytest.raises((Invalid, BaseValidationError)) as info:
+            hooks[CODES[name].profile](payload, Batch)
+    finally:
+        exact_pass.reset(token)
+    found = {(v.code, v.path) for v in _violations(info.value)}
+    assert name in {code for code, _ in found}
+    assert all(path.startswith("$.") for _, path in found)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import batchfsm
@@ -356,10 +356,11 @@ def _full(value: Any, profile: str) -> Report:
     return _validate(value, profile)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def judges() -> dict[str, Any]:
-    """validate's shortcuts, generated now from rules derived now (not when batchfsm was
-    imported), so that a change to either shows up as a disagreement with `_check`."""
+    """validate's shortcuts, generated for this test from rules derived for it (not when
+    batchfsm was imported), so that a change to either shows up as a disagreement with
+    `_check`. They hold no state: one set serves every example of a Hypothesis test."""
     return {profile: _clean_decoder(_rules(profile)) for profile in _CLEAN}
 
 
@@ -388,9 +389,19 @@ _EDGE_VALUES = st.one_of(
 )
 
 
+# A fixture per test function is what the shortcut tests want: see `judges`.
+FIXTURE_PER_TEST = settings(
+    suppress_health_check=[
+        *settings.default.suppress_health_check,
+        HealthCheck.function_scoped_fixture,
+    ]
+)
+
+
 class TestShortcut:
     """validate answers clean payloads through one generated function; it must agree."""
 
+    @FIXTURE_PER_TEST
     @given(bst.payloads(unknown_keys=False), st.sampled_from(["openai", "strict"]))
     def test_engine_payloads_take_it(
         self, judges: dict[str, Any], payload: dict[str, Any], profile: str
@@ -401,6 +412,7 @@ class TestShortcut:
             return  # a tolerated edge: strict reports it, and the shortcut must miss
         assert _agree(value, profile, judges) is True
 
+    @FIXTURE_PER_TEST
     @given(bst.payloads(unknown_keys=False), st.data())
     def test_one_value_at_the_edge(
         self, judges: dict[str, Any], payload: dict[str, Any], data: st.DataObject
@@ -420,6 +432,7 @@ class TestShortcut:
             value[key] = data.draw(_EDGE_VALUES)
         _agree(value, data.draw(st.sampled_from(["openai", "strict"])), judges)
 
+    @FIXTURE_PER_TEST
     @given(wire_batches(), st.sampled_from(["openai", "strict"]))
     def test_arbitrary_wire_payloads(
         self, judges: dict[str, Any], wire: dict[str, Any], profile: str
