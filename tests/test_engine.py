@@ -1022,3 +1022,117 @@ class TestErrorFields:
         lifecycle, batch = batch_in(Status.VALIDATING)
         lifecycle.fail(batch, [BatchError(code="x")])
         assert batch.errors == batchfsm.BatchErrors(object="list", data=[BatchError(code="x")])
+
+
+def _create(lifecycle: Lifecycle, **overrides: Any) -> Batch:
+    arguments: dict[str, Any] = {"input_file_id": "file-in", "endpoint": "/v1/responses"}
+    return lifecycle.create(**{**arguments, **overrides})
+
+
+# (call, argument, reason): every ArgumentError the engine raises for a caller's value
+ARGUMENTS: list[tuple[Any, str, str]] = [
+    (
+        lambda lc, b: _create(lc, input_file_id=None),
+        "input_file_id",
+        "expected a non-empty file id, got None",
+    ),
+    (
+        lambda lc, b: _create(lc, input_file_id=""),
+        "input_file_id",
+        "expected a non-empty file id or None, got ''",
+    ),
+    (
+        lambda lc, b: _create(lc, completion_window="1d"),
+        "completion_window",
+        "expected hours such as '24h', got '1d'",
+    ),
+    (
+        lambda lc, b: _create(lc, completion_window=24),
+        "completion_window",
+        "expected hours such as '24h', got 24",
+    ),
+    (lambda lc, b: _create(lc, metadata=[("k", "v")]), "metadata", "expected a mapping, got list"),
+    (
+        lambda lc, b: _create(lc, metadata={str(i): "v" for i in range(17)}),
+        "metadata",
+        "at most 16 pairs, got 17",
+    ),
+    (
+        lambda lc, b: _create(lc, metadata={"k" * 65: "v"}),
+        "metadata",
+        f"keys are strings of at most 64 characters: {'k' * 65!r}",
+    ),
+    (
+        lambda lc, b: _create(lc, metadata={"k": "v" * 513}),
+        "metadata",
+        f"values are strings of at most 512 characters: 'k': {'v' * 20 + '…'!r}",
+    ),
+    (
+        lambda lc, b: _create(lc, metadata={"k": 7}),
+        "metadata",
+        "values are strings of at most 512 characters: 'k': 7",
+    ),
+    (lambda lc, b: lc.start(b, total=-1), "total", "expected a non-negative integer, got -1"),
+    (
+        lambda lc, b: lc.start(b, total=2**63),
+        "total",
+        f"expected a non-negative integer, got {2**63}",
+    ),
+    (
+        lambda lc, b: lc.record_progress(b, completed=-1),
+        "completed",
+        "expected a non-negative integer, got -1",
+    ),
+    (
+        lambda lc, b: lc.record_progress(b, failed=1.0),
+        "failed",
+        "expected a non-negative integer, got 1.0",
+    ),
+    (lambda lc, b: lc.expire(b, now=-5), "now", "expected a non-negative integer, got -5"),
+    (
+        lambda lc, b: lc.finish_cancel(b, None, ""),
+        "error_file_id",
+        "expected a non-empty file id or None, got ''",
+    ),
+]
+
+
+class TestArgumentMessages:
+    @pytest.mark.parametrize(("call", "argument", "reason"), ARGUMENTS)
+    def test_each_names_the_argument_and_says_why(
+        self, call: Any, argument: str, reason: str
+    ) -> None:
+        """Each wrong argument gives an ArgumentError naming it, with what was given."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        with pytest.raises(ArgumentError) as info:
+            call(lifecycle, batch)
+        assert (info.value.argument, info.value.reason) == (argument, reason)
+
+    def test_strict_windows(self) -> None:
+        """Under strict, only '24h' is a window, and the message says so."""
+        with pytest.raises(ArgumentError) as info:
+            _create(Lifecycle(Clock(), profile="strict"), completion_window="48h")
+        assert info.value.reason == "expected '24h', got '48h'"
+
+    def test_limits_are_inclusive(self) -> None:
+        """Metadata at its limits and counts up to 2**63 - 1 are accepted."""
+        lifecycle = Lifecycle(Clock())
+        metadata = {"k" * 64: "v" * 512, **{str(i): "v" for i in range(15)}}
+        batch = _create(lifecycle, metadata=metadata)
+        assert batch.metadata == metadata
+        lifecycle.start(batch, total=2**63 - 1)
+        assert batch.request_counts == batchfsm.RequestCounts(total=2**63 - 1)
+
+
+class TestPartialFiles:
+    def test_finish_cancel_keeps_partial_files(self) -> None:
+        """finish_cancel stores the partial result files it is given."""
+        lifecycle, batch = batch_in(Status.CANCELLING)
+        lifecycle.finish_cancel(batch, "file-part", "file-errs")
+        assert (batch.output_file_id, batch.error_file_id) == ("file-part", "file-errs")
+
+    def test_expire_keeps_partial_files(self) -> None:
+        """expire stores the partial result files it is given."""
+        lifecycle, batch = batch_in(Status.IN_PROGRESS)
+        lifecycle.expire(batch, "file-part", "file-errs", now=batch.expires_at)
+        assert (batch.output_file_id, batch.error_file_id) == ("file-part", "file-errs")
