@@ -353,11 +353,21 @@ class TestClock:
         batch = good.create(input_file_id="f", endpoint="/v1/responses")
         before = snapshot(batch)
         bad = Lifecycle(lambda: reading)
-        with pytest.raises(ArgumentError, match="clock"):
+        reason = f"must return non-negative int Unix seconds, returned {reading!r}"
+        with pytest.raises(ArgumentError) as info:
             bad.start(batch)
-        with pytest.raises(ArgumentError, match="clock"):
+        assert (info.value.argument, info.value.reason) == ("clock", reason)
+        with pytest.raises(ArgumentError) as info:
             bad.create(input_file_id="f", endpoint="/v1/responses")
+        assert (info.value.argument, info.value.reason) == ("clock", reason)
         assert snapshot(batch) == before
+
+    def test_the_largest_clock_reading(self) -> None:
+        """A clock may read up to 2**63 - 1: the stamp is taken as it is."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        lifecycle._clock = lambda: 2**63 - 1
+        lifecycle.start(batch)
+        assert batch.in_progress_at == 2**63 - 1
 
     def test_wall_clock_by_default(self) -> None:
         """Without a clock, stamps come from the wall clock."""
@@ -1136,3 +1146,87 @@ class TestPartialFiles:
         lifecycle, batch = batch_in(Status.IN_PROGRESS)
         lifecycle.expire(batch, "file-part", "file-errs", now=batch.expires_at)
         assert (batch.output_file_id, batch.error_file_id) == ("file-part", "file-errs")
+
+
+class TestMoreRefusals:
+    def test_progress_on_a_batch_not_in_progress(self) -> None:
+        """record_progress outside in_progress is an IllegalTransition with every field."""
+        lifecycle, batch = batch_in(Status.FINALIZING)
+        with pytest.raises(IllegalTransition) as info:
+            lifecycle.record_progress(batch, completed=1)
+        error = info.value
+        fields = (error.batch_id, error.status, error.event, error.allowed)
+        assert fields == (
+            batch.id,
+            "finalizing",
+            "record_progress",
+            ("cancel", "complete", "expire", "fail"),
+        )
+
+    def test_a_hook_that_is_not_callable(self) -> None:
+        """on_transition refuses what it cannot call, naming the hook argument."""
+        with pytest.raises(ArgumentError) as info:
+            Lifecycle(Clock()).on_transition("persist")  # type: ignore[arg-type]
+        assert (info.value.argument, info.value.reason) == (
+            "hook",
+            "expected a callable, got 'persist'",
+        )
+
+    @pytest.mark.parametrize(
+        ("value", "reason"),
+        [
+            ("batch_1", "expected a Batch, got str"),
+            (None, "expected a Batch, got NoneType"),
+        ],
+    )
+    def test_not_a_batch(self, value: Any, reason: str) -> None:
+        """Anything but a Batch is an ArgumentError about `batch`, whatever the method."""
+        lifecycle = Lifecycle(Clock())
+        for call in (lifecycle.start, lifecycle.allowed_events, lifecycle.record_progress):
+            with pytest.raises(ArgumentError) as info:
+                call(value)
+            assert (info.value.argument, info.value.reason) == ("batch", reason)
+
+    def test_a_status_that_is_not_a_status(self) -> None:
+        """A status set by hand to a string is an ArgumentError naming it."""
+        lifecycle, batch = batch_in(Status.VALIDATING)
+        batch.status = "bogus"  # type: ignore[assignment]
+        with pytest.raises(ArgumentError) as info:
+            lifecycle.start(batch)
+        assert (info.value.argument, info.value.reason) == (
+            "batch",
+            f"batch {batch.id!r} has status 'bogus', not a Status",
+        )
+
+
+def test_events_on_other_batches_do_not_wait() -> None:
+    """While one batch's hook is blocked, events on other batches still go through: the
+    lock is per batch (striped), not one for all."""
+    lifecycle = Lifecycle(Clock())
+    held = threading.Event()
+    release = threading.Event()
+    blocked = lifecycle.create(input_file_id="file-in", endpoint="/v1/x")
+    others = [lifecycle.create(input_file_id="file-in", endpoint="/v1/x") for _ in range(8)]
+
+    @lifecycle.on_transition
+    def slow_store(batch: Batch, event: str, source: Status | None, dest: Status) -> None:
+        if batch is blocked:
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=lifecycle.start, args=(blocked,))
+    holder.start()
+    assert held.wait(10)
+    done: list[Batch] = []
+    worker = threading.Thread(
+        target=lambda: [done.append(b) for b in others if not lifecycle.start(b)]
+    )
+    worker.start()
+    worker.join(5)
+    finished = len(done)
+    release.set()
+    holder.join()
+    worker.join()
+    # With 64 stripes, eight other batches all sharing the held batch's lock is unlikely
+    # (1 in 64**8); with one lock for all, none would get through.
+    assert finished >= 1
