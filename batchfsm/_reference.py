@@ -6,8 +6,10 @@ with ``python -m batchfsm._reference > docs/lifecycle.md``.
 
 from __future__ import annotations
 
+from ._catalog import Code
 from ._diagram import mermaid
 from ._table import IDEMPOTENT, INITIAL, TERMINAL, TRANSITIONS, carried_stamps, transitions_for
+from ._validate import Report, check_history, validate
 
 __all__ = ["lifecycle_page", "violations_page"]
 
@@ -100,8 +102,23 @@ def violations_page() -> str:
             else (json.dumps(_changed(payload), indent=2, ensure_ascii=False))
         )
         lines += ["", f"## {code.name}", "", code.summary + ".", "", "```", shown, "```"]
+        lines += ["", f"What `{_checker(code)}` reports for it:", "", "```text"]
+        lines += [f"{v.severity.value} {v}" for v in _report(code, payload).violations]
+        lines += ["```"]
     lines.append("")
     return "\n".join(lines)
+
+
+def _checker(code: Code) -> str:
+    call = "check_history" if code.history else "validate"
+    return f"{call}(payload, profile={code.profile!r})"
+
+
+def _report(code: Code, payload: object) -> Report:
+    if code.history:
+        assert isinstance(payload, list)
+        return check_history(payload, profile=code.profile)
+    return validate(payload, profile=code.profile)
 
 
 def example_base() -> dict[str, object]:

@@ -634,3 +634,23 @@ class TestHostileSizes:
         assert report.batch is not None
         assert report.batch.extra == {"x_float": 1e300, "x_int": 2**70, "x_neg": -(2**70)}
         assert json.loads(batchfsm.dumps(report.batch)) == json.loads(text)
+
+
+@pytest.mark.parametrize(
+    ("key", "path"),
+    [
+        ("usage.input_tokens", "$.usage.input_tokens"),
+        ("usage.output_tokens", "$.usage.output_tokens"),
+        ("usage.total_tokens", "$.usage.total_tokens"),
+        ("usage.input_tokens_details.cached_tokens", "$.usage.input_tokens_details.cached_tokens"),
+        (
+            "usage.output_tokens_details.reasoning_tokens",
+            "$.usage.output_tokens_details.reasoning_tokens",
+        ),
+    ],
+)
+def test_each_negative_token_count_is_named(key: str, path: str) -> None:
+    """A negative token count is usage.negative at its own path, whichever count it is."""
+    report = validate(_with(_BASE, {key: -1}))
+    negative = [v for v in report.violations if v.code == "usage.negative"]
+    assert [(v.path, v.message) for v in negative] == [(path, f"{key} is negative: -1")]
