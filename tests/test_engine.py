@@ -572,6 +572,25 @@ class TestHooks:
         assert info.value.hook is persist
         assert calls == []
         assert "finalize was rolled back" in str(info.value)
+        assert (info.value.batch_id, info.value.status, info.value.event) == (
+            batch.id,
+            "in_progress",
+            "finalize",
+        )
+
+    def test_rollback_restores_the_files_a_batch_held(self) -> None:
+        """A refused complete puts back the file ids the batch held before, not nulls."""
+        lifecycle, batch = batch_in(Status.FINALIZING)
+        batch.output_file_id, batch.error_file_id = "file-old", "file-olderr"
+
+        @lifecycle.on_transition
+        def refuse(batch: Batch, event: str, source: Status | None, dest: Status) -> None:
+            raise RuntimeError("store down")
+
+        with pytest.raises(HookError):
+            lifecycle.complete(batch, "file-new", "file-newerr")
+        assert (batch.output_file_id, batch.error_file_id) == ("file-old", "file-olderr")
+        assert (batch.status, batch.completed_at) == (Status.FINALIZING, None)
 
     def test_raising_hook_on_create(self) -> None:
         """A hook that raises on create makes create raise HookError."""
@@ -821,18 +840,21 @@ class TestMoreArguments:
         assert batch.request_counts.extra is not other.request_counts.extra  # type: ignore[union-attr]
 
     def test_sweep_skips_a_batch_whose_expiry_is_refused(self) -> None:
-        """expire_overdue leaves out a batch whose expiry a hook refused, rolled back."""
+        """expire_overdue leaves out a batch whose expiry a hook refused, rolled back, and
+        goes on with the next."""
         clock = Clock(0)
         lifecycle = Lifecycle(clock)
         batch = lifecycle.create(input_file_id="f", endpoint="/v1/x")
+        other = lifecycle.create(input_file_id="f", endpoint="/v1/x")
         lifecycle.start(batch)
+        lifecycle.start(other)
 
         @lifecycle.on_transition
-        def refuse(batch: Batch, event: str, source: Status | None, dest: Status) -> None:
-            if event == "expire":
+        def refuse(changed: Batch, event: str, source: Status | None, dest: Status) -> None:
+            if event == "expire" and changed is batch:
                 raise RuntimeError("store unavailable")
 
-        assert lifecycle.expire_overdue([batch], now=10**6) == []
+        assert lifecycle.expire_overdue([batch, other], now=10**6) == [other]
         assert batch.status is Status.IN_PROGRESS
 
     @pytest.mark.parametrize("event", ["start", "cancel", "fail"])

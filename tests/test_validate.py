@@ -654,3 +654,44 @@ def test_each_negative_token_count_is_named(key: str, path: str) -> None:
     report = validate(_with(_BASE, {key: -1}))
     negative = [v for v in report.violations if v.code == "usage.negative"]
     assert [(v.path, v.message) for v in negative] == [(path, f"{key} is negative: -1")]
+
+
+class TestHistoryEdges:
+    def test_a_broken_snapshot_does_not_end_the_history(self) -> None:
+        """After a snapshot that does not decode, the later ones are still compared."""
+        first = _with(_BASE, _IN_PROGRESS)
+        later = _with(_BASE, {**_IN_PROGRESS, "id": "batch_other"})
+        report = check_history([first, b"{", first, later])
+        assert [(v.code, v.path) for v in report.violations] == [
+            ("json.syntax", "$[1]"),
+            ("history.id_changed", "$[3].id"),
+        ]
+
+    def test_each_snapshot_is_checked_under_the_profile(self) -> None:
+        """A snapshot only strict refuses (a tolerated edge's stamps) is reported under
+        strict and not under openai."""
+        failed_late = _with(
+            _BASE, {**_IN_PROGRESS, "status": "failed", "failed_at": _T0 + 50, "errors": _ONE_ERROR}
+        )
+        assert check_history([failed_late], profile="openai").ok
+        assert not check_history([failed_late], profile="strict").ok
+
+    def test_not_a_sequence(self) -> None:
+        """A single payload instead of a list of them is an ArgumentError about snapshots."""
+        with pytest.raises(ArgumentError) as info:
+            check_history(_BASE)  # type: ignore[arg-type]
+        assert (info.value.argument, info.value.reason) == (
+            "snapshots",
+            "expected a sequence of payloads, got dict",
+        )
+
+
+class TestDecodeArguments:
+    def test_data_of_another_type(self) -> None:
+        """validate refuses data that is neither text, a mapping nor a Batch, naming it."""
+        with pytest.raises(ArgumentError) as info:
+            validate(42)
+        assert (info.value.argument, info.value.reason) == (
+            "data",
+            "expected JSON text, a mapping or a Batch, got int",
+        )
