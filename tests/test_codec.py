@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import assume, given
+from cattrs.errors import BaseValidationError
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import batchfsm
 from batchfsm import ArgumentError, Batch, PayloadError, Status
+from batchfsm._codec import _make_converter, _violations
+from batchfsm._strict import Invalid, exact_pass
 
 from wire import STAMP_KEYS, json_values, wire_batches
 
@@ -500,3 +503,64 @@ class TestEdges:
         with pytest.raises(PayloadError) as info:
             batchfsm.dumps(batch)
         assert info.value.violations[0].code == "encode.unsupported"
+
+
+# -- a converter built when the test runs ----------------------------------------------------
+# The codec builds its converter when batchfsm is imported. These tests build one anew and
+# hold it to the same promises, so that the way it is built is tested where it runs (and
+# mutation testing, which cannot re-import batchfsm, sees changes to it).
+
+
+@pytest.fixture
+def fresh() -> tuple[dict[str, Any], Any]:
+    """A new converter's record hooks (by profile) and its Batch unstructure hook."""
+    converter, hooks = _make_converter()
+    return hooks, converter.get_unstructure_hook(Batch)
+
+
+FIXTURE_PER_TEST = settings(
+    suppress_health_check=[
+        *settings.default.suppress_health_check,
+        HealthCheck.function_scoped_fixture,
+    ]
+)
+
+
+def _structure_with(hooks: dict[str, Any], value: Any, profile: str) -> Any:
+    """What the hooks make of `value`: a Batch, or the violations they report."""
+    token = exact_pass.set(True)
+    try:
+        return hooks[profile](value, Batch)
+    except (Invalid, BaseValidationError) as error:
+        return _violations(error)
+    finally:
+        exact_pass.reset(token)
+
+
+@FIXTURE_PER_TEST
+@given(wire_batches(), st.sampled_from(["openai", "compat"]))
+def test_a_new_converter_round_trips(
+    fresh: tuple[dict[str, Any], Any], wire: dict[str, Any], profile: str
+) -> None:
+    """A converter built now decodes any type-correct payload and writes it back as it was."""
+    hooks, unstructure = fresh
+    batch = _structure_with(hooks, wire, profile)
+    assert isinstance(batch, Batch)
+    assert unstructure(batch) == wire
+
+
+@FIXTURE_PER_TEST
+@given(wire_batches(), st.data())
+def test_a_new_converter_reports_what_the_codec_reports(
+    fresh: tuple[dict[str, Any], Any], wire: dict[str, Any], data: st.DataObject
+) -> None:
+    """On a payload with one value broken, a converter built now reports exactly what
+    `structure` reports (the same violations at the same paths), or the same record."""
+    hooks, _ = fresh
+    key = data.draw(st.sampled_from(sorted(wire)))
+    broken = {**wire, key: data.draw(json_values)}
+    try:
+        expected: Any = batchfsm.structure(broken)
+    except PayloadError as error:
+        expected = list(error.violations)
+    assert _structure_with(hooks, broken, "openai") == expected
