@@ -1252,3 +1252,65 @@ def test_events_on_other_batches_do_not_wait() -> None:
     # With 64 stripes, eight other batches all sharing the held batch's lock is unlikely
     # (1 in 64**8); with one lock for all, none would get through.
     assert finished >= 1
+
+
+class TestCreateFields:
+    def test_every_argument_lands_in_the_batch(self) -> None:
+        """create puts model, window and metadata where they belong; the deadline follows."""
+        lifecycle = Lifecycle(Clock(1_000))
+        batch = _create(
+            lifecycle, model="gpt-5", completion_window="48h", metadata={"team": "evals"}
+        )
+        assert (batch.model, batch.completion_window, batch.metadata) == (
+            "gpt-5",
+            "48h",
+            {"team": "evals"},
+        )
+        assert (batch.created_at, batch.expires_at) == (1_000, 1_000 + 48 * 3600)
+
+    @pytest.mark.parametrize(
+        ("overrides", "argument", "reason"),
+        [
+            ({"endpoint": ""}, "endpoint", "expected an endpoint path, got ''"),
+            ({"model": 5}, "model", "expected a string or None, got 5"),
+        ],
+    )
+    def test_bad_arguments(self, overrides: dict[str, Any], argument: str, reason: str) -> None:
+        """create names the argument it refuses and says what it got."""
+        with pytest.raises(ArgumentError) as info:
+            _create(Lifecycle(Clock()), **overrides)
+        assert (info.value.argument, info.value.reason) == (argument, reason)
+
+    def test_strict_endpoints(self) -> None:
+        """Under strict an unknown endpoint is refused, with the known ones listed."""
+        with pytest.raises(ArgumentError) as info:
+            _create(Lifecycle(Clock(), profile="strict"), endpoint="/v1/other")
+        known = ", ".join(sorted(batchfsm.ENDPOINTS))
+        assert info.value.reason == f"expected one of {known}, got '/v1/other'"
+
+    def test_a_bad_id_factory(self) -> None:
+        """An id factory that returns no string is an ArgumentError about id_factory."""
+        with pytest.raises(ArgumentError) as info:
+            _create(Lifecycle(Clock(), id_factory=lambda: 7))  # type: ignore[arg-type,return-value]
+        assert (info.value.argument, info.value.reason) == (
+            "id_factory",
+            "must return a non-empty string, returned 7",
+        )
+
+    def test_a_refusing_hook_on_create(self) -> None:
+        """A hook that raises on create gives a HookError with the new batch's fields."""
+        lifecycle = Lifecycle(Clock(), id_factory=lambda: "batch_new")
+
+        def refuse(batch: Batch, event: str, source: Status | None, dest: Status) -> None:
+            raise RuntimeError("store down")
+
+        lifecycle.on_transition(refuse)
+        with pytest.raises(HookError) as info:
+            _create(lifecycle)
+        error = info.value
+        assert (error.batch_id, error.status, error.event, error.hook) == (
+            "batch_new",
+            "validating",
+            "create",
+            refuse,
+        )
