@@ -695,3 +695,18 @@ class TestDecodeArguments:
             "data",
             "expected JSON text, a mapping or a Batch, got int",
         )
+
+
+def test_clean_text_is_answered_by_the_shortcut(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clean payload, as bytes, str or dict, never reaches the full check (#4's speed)."""
+    import batchfsm._validate as module
+
+    def full_check(*args: object) -> None:
+        raise AssertionError("the full check ran")
+
+    monkeypatch.setattr(module, "_check", full_check)
+    text = json.dumps(_BASE)
+    for data in (text, text.encode(), json.loads(text)):
+        for profile in ("openai", "strict"):
+            report = validate(data, profile=profile)
+            assert (report.ok, report.violations) == (True, ())
