@@ -564,3 +564,43 @@ def test_a_new_converter_reports_what_the_codec_reports(
     except PayloadError as error:
         expected = list(error.violations)
     assert _structure_with(hooks, broken, profile) == expected
+
+
+# Broken values in each kind of nested place, with where and how they are reported.
+NESTED_BREAKS: list[tuple[str, Any, str, str]] = [
+    ("metadata", [], "$.metadata", "expected object, got array []"),
+    ("metadata", {"k": 1}, "$.metadata.k", "expected string, got integer 1"),
+    ("errors", [], "$.errors", "expected object, got array []"),
+    ("errors", {"data": {}}, "$.errors.data", "expected array, got object {}"),
+    ("errors", {"data": [7]}, "$.errors.data[0]", "expected object, got integer 7"),
+    ("request_counts", "3", "$.request_counts", "expected object, got string '3'"),
+    (
+        "usage",
+        {"input_tokens": 1},
+        "$.usage.input_tokens_details",
+        "missing required key 'input_tokens_details'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "path", "message"), NESTED_BREAKS)
+def test_a_new_converter_reports_nested_breaks(
+    fresh: tuple[dict[str, Any], Any], key: str, value: Any, path: str, message: str
+) -> None:
+    """A converter built now reports a broken nested value where it is, as structure does."""
+    hooks, _ = fresh
+    broken = {**_minimal(), key: value}
+    found = _structure_with(hooks, broken, "openai")
+    with pytest.raises(PayloadError) as info:
+        batchfsm.structure(broken)
+    assert found == list(info.value.violations)
+    assert (path, message) in [(v.path, v.message) for v in found]
+
+
+def test_a_new_converter_takes_tuples_as_arrays(fresh: tuple[dict[str, Any], Any]) -> None:
+    """Python tuples are arrays to structure(), as lists are, in a converter built now."""
+    hooks, unstructure = fresh
+    errors = {"object": "list", "data": ({"code": "x"},)}
+    batch = _structure_with(hooks, {**_minimal(), "errors": errors}, "openai")
+    assert isinstance(batch, Batch)
+    assert unstructure(batch)["errors"]["data"] == [{"code": "x"}]
