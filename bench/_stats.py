@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -62,3 +65,18 @@ def verdict(value: float | None, limit: float, missing: str = "SKIPPED") -> str:
         return missing
     # Three decimals: a 1.004x shown as "1.00x" next to MISSED would look like a bug.
     return f"{value:.3f}x {'MET' if value <= limit else 'MISSED'}"
+
+
+def bench_parser(doc: str | None, rounds: int, quick: str) -> argparse.ArgumentParser:
+    """A parser with the options every bench script takes: --rounds, --quick and --json."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--rounds", type=int, help=f"rounds (default {rounds})")
+    parser.add_argument("--quick", action="store_true", help=f"smoke run: {quick}")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
+    return parser
+
+
+def write_report(path: Path, report: dict[str, Any]) -> None:
+    """Write `report` as indented JSON to `path` and say so."""
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {path}")

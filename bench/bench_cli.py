@@ -92,7 +92,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from _stats import Cell, fmt_ratio
+from _stats import Cell, bench_parser, fmt_ratio, write_report
 
 import batchfsm
 from batchfsm._record import TIMESTAMP_FIELDS
@@ -816,20 +816,15 @@ def write_json(
         "summary": stats,
         "targets": {"cli/in-process": RATE_TARGET, "memory large/n": MEMORY_TARGET},
     }
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {path}")
+    write_report(path, report)
 
 
 # --- main ---------------------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rounds", type=int, help=f"rounds (default {DEFAULT_ROUNDS})")
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"smoke run: {QUICK_ROUNDS} rounds, {QUICK_COUNT:,} payloads",
+    parser = bench_parser(
+        __doc__, DEFAULT_ROUNDS, f"{QUICK_ROUNDS} rounds, {QUICK_COUNT:,} payloads"
     )
     parser.add_argument(
         "--count",
@@ -837,7 +832,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="N",
         help=f"payloads in the file (default {DEFAULT_COUNT:,}, {QUICK_COUNT:,} with --quick)",
     )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
     parser.add_argument(
         "--no-memory",
         action="store_true",

@@ -45,7 +45,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from _stats import Cell, fmt_ratio, fmt_us, geomean, present, rotated, verdict
+from _stats import (
+    Cell,
+    bench_parser,
+    fmt_ratio,
+    fmt_us,
+    geomean,
+    present,
+    rotated,
+    verdict,
+    write_report,
+)
 
 import batchfsm
 
@@ -523,20 +533,14 @@ def write_json(
             "validate": VALIDATE_TARGET,
         },
     }
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {path}")
+    write_report(path, report)
 
 
 # --- main --------------------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rounds", type=int, help=f"rounds (default {DEFAULT_ROUNDS})")
-    parser.add_argument(
-        "--quick", action="store_true", help=f"smoke run: {QUICK_ROUNDS} rounds, shorter batches"
-    )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
+    parser = bench_parser(__doc__, DEFAULT_ROUNDS, f"{QUICK_ROUNDS} rounds, shorter batches")
     parser.add_argument("--payloads", type=Path, metavar="DIR", help="directory of *.json")
     args = parser.parse_args(argv)
     if args.rounds is not None and args.rounds < 1:

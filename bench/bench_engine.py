@@ -77,7 +77,6 @@ python-statemachine, when not importable, is reported and skipped.
 import argparse
 import gc
 import itertools
-import json
 import operator
 import platform
 import statistics
@@ -91,7 +90,17 @@ from typing import Any
 
 import attrs
 import transitions
-from _stats import Cell, fmt_ratio, fmt_us, geomean, present, rotated, verdict
+from _stats import (
+    Cell,
+    bench_parser,
+    fmt_ratio,
+    fmt_us,
+    geomean,
+    present,
+    rotated,
+    verdict,
+    write_report,
+)
 from transitions import Machine
 
 import batchfsm
@@ -722,20 +731,14 @@ def write_json(
         "scale": scale,
         "targets": {"path": PATH_TARGET, "memory": MEMORY_TARGET},
     }
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {path}")
+    write_report(path, report)
 
 
 # --- main --------------------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rounds", type=int, help=f"rounds (default {DEFAULT_ROUNDS})")
-    parser.add_argument(
-        "--quick", action="store_true", help=f"smoke run: {QUICK_ROUNDS} rounds, shorter batches"
-    )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
+    parser = bench_parser(__doc__, DEFAULT_ROUNDS, f"{QUICK_ROUNDS} rounds, shorter batches")
     parser.add_argument(
         "--scale",
         type=int,
