@@ -112,11 +112,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--inputs", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--only", nargs="+", metavar="TARGET", help="run these targets (their shares) alone"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     total = 0
     started = time.perf_counter()
     for target, share in TARGETS:
+        if args.only and target.__name__ not in args.only:
+            continue
         wanted = max(1, round(args.inputs * share))
         fuzz = target.hypothesis.fuzz_one_input  # type: ignore[attr-defined]
         ran = tried = 0
