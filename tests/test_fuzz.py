@@ -97,11 +97,18 @@ any_value = json_values | mutated_payloads()
 
 
 def unencodable(value: Any) -> bool:
-    """Whether `value` holds a string no UTF-8 text can carry (a lone surrogate)."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
+    """Whether `value` holds, at any depth, a string no UTF-8 text can carry (a lone
+    surrogate). Bytes never decode to one."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(unencodable(key) or unencodable(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(unencodable(item) for item in value)
     return False
 
 
