@@ -2,7 +2,8 @@
 
 Exit status: 0 when every payload is valid, 1 when any is invalid (or unparseable), 2 for a
 usage error or a path that cannot be read, 3 for a bug in batchfsm (``--debug`` shows its
-traceback). Bad input never shows a traceback.
+traceback); 130 when interrupted and 141 when the reader of stdout went away, as shells do.
+Bad input never shows a traceback.
 """
 
 from __future__ import annotations
