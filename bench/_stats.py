@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import platform
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -80,3 +82,14 @@ def write_report(path: Path, report: dict[str, Any]) -> None:
     """Write `report` as indented JSON to `path` and say so."""
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwrote {path}")
+
+
+def versions(*modules: str) -> dict[str, str]:
+    """Python's version and the ``__version__`` of each of `modules` that imports."""
+    found = {"python": platform.python_version()}
+    for module in modules:
+        try:
+            found[module] = str(importlib.import_module(module).__version__)
+        except (ImportError, AttributeError):
+            continue
+    return found

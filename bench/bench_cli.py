@@ -92,7 +92,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from _stats import Cell, bench_parser, fmt_ratio, write_report
+from _stats import Cell, bench_parser, fmt_ratio, versions, write_report
 
 import batchfsm
 from batchfsm._record import TIMESTAMP_FIELDS
@@ -770,14 +770,8 @@ def print_summary(
         print(f"  target peak RSS {MEMORY_FACTOR}N <= {MEMORY_TARGET}x N: SKIPPED")
 
 
-def versions() -> dict[str, str]:
-    found = {"python": platform.python_version(), "batchfsm": batchfsm.__version__}
-    for module in ("orjson", "cattrs", "attrs"):
-        try:
-            found[module] = str(__import__(module).__version__)
-        except (ImportError, AttributeError):
-            continue
-    return found
+# The packages whose versions the report names.
+VERSIONED = ("batchfsm", "orjson", "cattrs", "attrs")
 
 
 def write_json(
@@ -790,7 +784,7 @@ def write_json(
     command: str | None,
 ) -> None:
     report = {
-        "versions": versions(),
+        "versions": versions(*VERSIONED),
         "platform": platform.platform(),
         "command": command,
         "rounds": rounds,
@@ -849,7 +843,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     rounds = args.rounds or (QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS)
     count = args.count or (QUICK_COUNT if args.quick else DEFAULT_COUNT)
-    print(" ".join(f"{k} {v}" for k, v in versions().items()))
+    print(" ".join(f"{k} {v}" for k, v in versions(*VERSIONED).items()))
     started = time.perf_counter()
 
     command = find_command()

@@ -54,6 +54,7 @@ from _stats import (
     present,
     rotated,
     verdict,
+    versions,
     write_report,
 )
 
@@ -495,21 +496,15 @@ def print_summary(stats: dict[str, Any], cells: Cells, rounds: int) -> None:
         print(f"  noisiest cell: {impl} {op} on {name}, IQR {cell.spread:.0%} of median")
 
 
-def versions() -> dict[str, str]:
-    found = {"python": platform.python_version(), "batchfsm": batchfsm.__version__}
-    for module in ("openai", "pydantic", "msgspec", "orjson", "cattrs", "attrs"):
-        try:
-            found[module] = str(__import__(module).__version__)
-        except (ImportError, AttributeError):
-            continue
-    return found
+# The packages whose versions the report names.
+VERSIONED = ("batchfsm", "openai", "pydantic", "msgspec", "orjson", "cattrs", "attrs")
 
 
 def write_json(
     path: Path, payloads: Sequence[Payload], cells: Cells, stats: dict[str, Any], rounds: int
 ) -> None:
     report = {
-        "versions": versions(),
+        "versions": versions(*VERSIONED),
         "platform": platform.platform(),
         "rounds": rounds,
         "payloads": {p.name: len(p.raw) for p in payloads},
@@ -552,7 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     rounds = args.rounds or (QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS)
     target_ms = QUICK_TARGET_MS if args.quick else TARGET_MS
-    print(" ".join(f"{k} {v}" for k, v in versions().items()))
+    print(" ".join(f"{k} {v}" for k, v in versions(*VERSIONED).items()))
 
     impls = available_impls()
     canonical = canonical_payloads(payload_dir(args.payloads))

@@ -89,7 +89,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import transitions
 from _stats import (
     Cell,
     bench_parser,
@@ -99,6 +98,7 @@ from _stats import (
     present,
     rotated,
     verdict,
+    versions,
     write_report,
 )
 from transitions import Machine
@@ -689,18 +689,8 @@ def print_summary(
         print(f"  noisiest cell: {impl} {case}, IQR {cell.spread:.0%} of median")
 
 
-def versions() -> dict[str, str]:
-    found = {
-        "python": platform.python_version(),
-        "batchfsm": batchfsm.__version__,
-        "transitions": str(transitions.__version__),
-    }
-    for module in ("statemachine", "attrs"):
-        try:
-            found[module] = str(__import__(module).__version__)
-        except (ImportError, AttributeError):
-            continue
-    return found
+# The packages whose versions the report names.
+VERSIONED = ("batchfsm", "transitions", "statemachine", "attrs")
 
 
 def write_json(
@@ -712,7 +702,7 @@ def write_json(
     rounds: int,
 ) -> None:
     report = {
-        "versions": versions(),
+        "versions": versions(*VERSIONED),
         "platform": platform.platform(),
         "rounds": rounds,
         "cells": [
@@ -764,7 +754,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.scale is not None
         else (QUICK_SCALE_BATCHES if args.quick else SCALE_BATCHES)
     )
-    print(" ".join(f"{k} {v}" for k, v in versions().items()))
+    print(" ".join(f"{k} {v}" for k, v in versions(*VERSIONED).items()))
 
     started = time.perf_counter()
     impls = available_impls()
