@@ -21,7 +21,7 @@ from . import _json
 from ._codec import PROFILES, dumps, loads
 from ._errors import PayloadError, Severity, Violation
 from ._sources import STDIN, Item, Place, Unreadable, discover, read, size
-from ._validate import Report, check_history, validate
+from ._validate import Report, check_history, validate, violation_dict
 
 __all__ = ["main"]
 
@@ -49,15 +49,6 @@ class _Tally:
         if self.unreadable:
             return _EXIT_USAGE
         return _EXIT_INVALID if self.invalid else _EXIT_OK
-
-
-def _violation_dict(violation: Violation) -> dict[str, str]:
-    return {
-        "code": violation.code,
-        "path": violation.path,
-        "message": violation.message,
-        "severity": violation.severity.value,
-    }
 
 
 class _Output:
@@ -99,7 +90,7 @@ class _Output:
             "index": place.index,
             "batch_id": batch_id,
             "valid": valid,
-            "violations": [_violation_dict(v) for v in violations],
+            "violations": [violation_dict(v) for v in violations],
         }
         if where is not None:
             for entry, violation in zip(record["violations"], violations, strict=True):

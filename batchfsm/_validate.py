@@ -79,11 +79,19 @@ class Report:
         return {
             "ok": self.ok,
             "batch_id": self.batch_id,
-            "violations": [
-                {"code": v.code, "path": v.path, "message": v.message, "severity": v.severity.value}
-                for v in self.violations
-            ],
+            "violations": [violation_dict(v) for v in self.violations],
         }
+
+
+def violation_dict(violation: Violation) -> dict[str, str]:
+    """A violation as JSON: ``{"code", "path", "message", "severity"}``, as reports and the
+    command write it."""
+    return {
+        "code": violation.code,
+        "path": violation.path,
+        "message": violation.message,
+        "severity": violation.severity.value,
+    }
 
 
 @attrs.frozen
