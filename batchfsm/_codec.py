@@ -56,13 +56,11 @@ def _check_extra(extra: dict[str, Any]) -> None:
     an unknown value, the payload is decoded again with the stdlib to keep it exact.
     Only payloads with unknown keys pay for this walk.
     """
-    if not _strict.exact_pass.get() and not _strict.exact(extra):
+    if not _strict.exact(extra):
         raise AmbiguousNumber
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
-    if type(value) is dict:
-        return value
     if isinstance(value, Mapping):
         return dict(value)
     raise _strict.wrong_type("object", value)
@@ -86,20 +84,21 @@ def _record_structure_hook(
         obj = value if type(value) is dict else _as_dict(value)
         keys = obj.keys()
         if keys == known:  # the common case: every key there, none unknown
-            return generated(obj, cl)
+            return generated(obj)
         if not required <= keys:
             problems: list[Exception] = [
                 Invalid.one("field.missing", f"missing required key {key!r}", key)
                 for key in sorted(required - keys)
             ]
             try:
-                generated(obj, cl)
+                generated(obj)
             except BaseValidationError as group:
                 problems.extend(group.exceptions)
             raise cattrs.ClassValidationError(f"While structuring {cl.__name__}", problems, cl)
-        record = generated(obj, cl)
-        if not keys <= known:
-            extra = {key: obj[key] for key in keys - known}
+        record = generated(obj)
+        unknown = keys - known
+        if unknown:
+            extra = {key: obj[key] for key in unknown}
             _check_extra(extra)
             record.extra = extra
         if tracks_omitted:
@@ -140,14 +139,17 @@ def _record_unstructure_hook(
 
 
 def _nullable_array_of(converter: cattrs.Converter, element: type) -> Callable[[Any, Any], Any]:
-    generated = list_structure_factory(list[element], converter)  # type: ignore[valid-type]
+    generated: Callable[..., list[Any]] = list_structure_factory(
+        list[element],  # type: ignore[valid-type]
+        converter,
+    )
 
     def structure_array(value: Any, cl: Any = None) -> Any:
         if value is None:
             return None
         if type(value) is not list and not isinstance(value, tuple):
             raise _strict.wrong_type("array", value)
-        return generated(value, cl)
+        return generated(value)
 
     return structure_array
 
@@ -166,13 +168,15 @@ def _nullable_string_map(converter: cattrs.Converter) -> Callable[[Any, Any], An
             and all(type(key) is str for key in value)
         ):
             return dict(value)
-        return generated(_as_dict(value), cl)  # type: ignore[no-any-return]
+        return generated(_as_dict(value))  # type: ignore[no-any-return]
 
     return structure_string_map
 
 
-def _make_converter() -> tuple[cattrs.Converter, dict[str, Callable[[Any, Any], Batch]]]:
-    converter = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
+def _make_converter() -> tuple[cattrs.Converter, dict[str, Callable[..., Batch]]]:
+    # cattrs' defaults are what the codec needs: detailed validation (every problem is
+    # collected) and extra keys allowed (the record hooks keep them).
+    converter = cattrs.Converter()
     # Strict scalars: cattrs would otherwise coerce ("1" -> 1, 1.9 -> 1, None -> "None").
     scalar_hooks: dict[Any, Callable[[Any, Any], Any]] = {
         str: _strict.string,
@@ -191,19 +195,7 @@ def _make_converter() -> tuple[cattrs.Converter, dict[str, Callable[[Any, Any], 
 
     # Inner records first: a generated hook looks up the hooks of its fields once, when
     # it is made.
-    records: tuple[Any, ...] = (
-        BatchError,
-        InputTokensDetails,
-        OutputTokensDetails,
-        RequestCounts,
-        Usage,
-        BatchErrors,
-    )
-    for cl in records:
-        if cl is BatchErrors:
-            converter.register_structure_hook(
-                list[BatchError] | None, _nullable_array_of(converter, BatchError)
-            )
+    def register(cl: Any) -> None:
         converter.register_structure_hook(cl, _record_structure_hook(converter, cl))
         converter.register_unstructure_hook(cl, _record_unstructure_hook(converter, cl))
         converter.register_structure_hook(
@@ -212,6 +204,13 @@ def _make_converter() -> tuple[cattrs.Converter, dict[str, Callable[[Any, Any], 
         converter.register_unstructure_hook(
             cl | None, _record_unstructure_hook(converter, cl, nullable=True)
         )
+
+    for cl in (BatchError, InputTokensDetails, OutputTokensDetails, RequestCounts, Usage):
+        register(cl)
+    converter.register_structure_hook(
+        list[BatchError] | None, _nullable_array_of(converter, BatchError)
+    )
+    register(BatchErrors)
     converter.register_structure_hook(dict[str, str] | None, _nullable_string_map(converter))
     converter.register_unstructure_hook(Batch, _record_unstructure_hook(converter, Batch))
 
@@ -257,7 +256,9 @@ def _note_key(exc: BaseException) -> str | int | None:
     note = notes[-1]
     if isinstance(note, AttributeValidationNote):
         return note.name
-    return note.index if isinstance(note, IterableValidationNote) else None
+    if isinstance(note, IterableValidationNote):
+        return note.index
+    return None  # pragma: no cover - cattrs notes only attributes and indices
 
 
 def _violations(exc: BaseException, path: str = ROOT) -> list[Violation]:
@@ -280,7 +281,7 @@ def _violations(exc: BaseException, path: str = ROOT) -> list[Violation]:
         elif isinstance(current, KeyError):
             # A missing required key: the record hook reported it as `field.missing`.
             continue
-        else:  # pragma: no cover - a hook raised something unforeseen; still report it
+        else:  # a hook raised something unforeseen: still report it, where it happened
             found.append(Violation("field.invalid", where, f"{type(current).__name__}: {current}"))
     return found
 
@@ -310,24 +311,27 @@ def check_profile(profile: str) -> None:
 
 
 def _structure(value: Any, profile: str) -> Batch:
-    normalizations: list[Violation] = []
-    absent: frozenset[str] = frozenset()
     if profile == "compat":
-        value, normalizations, absent = normalize(value)
+        return _structure_compat(value)
     batch: Batch = _fast[profile](value)
+    return _checked_structure(value, profile) if batch is MISS else batch
+
+
+def _structure_compat(value: Any) -> Batch:
+    value, normalizations, absent = normalize(value)
+    batch: Batch = _fast["compat"](value)
     if batch is MISS:
-        batch = _checked_structure(value, profile)
+        batch = _checked_structure(value, "compat")
     if normalizations:
         batch.normalizations = tuple(normalizations)
-        if absent:
-            batch.omitted = batch.omitted | absent
+        batch.omitted |= absent
     return batch
 
 
 def _checked_structure(value: Any, profile: str) -> Batch:
     """Decode through the cattrs converter, which finds and reports every problem."""
     try:
-        batch: Batch = _batch_hooks[profile](value, Batch)
+        batch: Batch = _batch_hooks[profile](value)
     except (Invalid, BaseValidationError) as exc:
         raise PayloadError(_violations(exc), _batch_id(value)) from None
     return batch

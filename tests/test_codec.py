@@ -113,13 +113,33 @@ class TestRoundTrip:
         wire = {**_minimal(), "model": None, "errors": None}
         assert batchfsm.unstructure(batchfsm.structure(wire)) == wire
 
-    def test_huge_integer_in_unknown_key_stays_exact(self) -> None:
-        """An integer beyond 64 bits in an unknown key survives exactly (orjson reads a float)."""
+    @pytest.mark.parametrize("profile", ["openai", "compat"])
+    def test_huge_integer_in_unknown_key_stays_exact(self, profile: str) -> None:
+        """An integer beyond 64 bits in an unknown key survives exactly (orjson reads a float),
+        on the shortcut and on the converter's way (compat)."""
         text = json.dumps({**_minimal(), "x_big": 2**70 + 1, "x_float": 1e300})
-        batch = batchfsm.loads(text)
+        batch = batchfsm.loads(text, profile=profile)
         assert batch.extra["x_big"] == 2**70 + 1
         assert type(batch.extra["x_big"]) is int
         assert json.loads(batchfsm.dumps(batch)) == json.loads(text)
+
+    @pytest.mark.parametrize("profile", ["openai", "compat"])
+    @pytest.mark.parametrize("broken", [False, True])
+    def test_python_floats_in_unknown_keys_are_taken_as_they_are(
+        self, profile: str, broken: bool
+    ) -> None:
+        """structure() takes integral floats beyond 64 bits in unknown keys as the floats they
+        are (Python values need no second, exact decode), valid payload or not."""
+        wire = {**_minimal(), "x": 1e300, "y": [float(2**70)], "z": {"w": -1e19}}
+        if broken:
+            wire["created_at"] = "soon"
+            with pytest.raises(PayloadError) as info:
+                batchfsm.structure(wire, profile=profile)
+            assert [v.path for v in info.value.violations] == ["$.created_at"]
+        else:
+            batch = batchfsm.structure(wire, profile=profile)
+            assert batch.extra == {"x": 1e300, "y": [float(2**70)], "z": {"w": -1e19}}
+            assert type(batch.extra["x"]) is float
 
     def test_large_float_in_unknown_key_stays_float(self) -> None:
         """A float literal that looks integral stays a float through the exact second pass."""
@@ -406,23 +426,34 @@ class TestMalformedInput:
 
 class TestArguments:
     def test_loads_refuses_non_text(self) -> None:
-        """loads of a dict is an ArgumentError (a TypeError), not a PayloadError."""
+        """loads of a dict is an ArgumentError (a TypeError) naming `data` and the type given."""
         with pytest.raises(ArgumentError) as info:
             batchfsm.loads(_minimal())  # type: ignore[arg-type]
         assert isinstance(info.value, TypeError)
         assert info.value.argument == "data"
+        assert info.value.reason == "expected JSON text as bytes or str, got dict"
 
     @pytest.mark.parametrize("call", [batchfsm.loads, batchfsm.structure])
-    def test_unknown_profile(self, call: Any) -> None:
-        """An unknown profile is an ArgumentError that lists the known ones."""
-        with pytest.raises(ArgumentError, match="'azure'") as info:
-            call("{}" if call is batchfsm.loads else {}, profile="azure")
+    @pytest.mark.parametrize("profile", ["azure", None, 1])
+    def test_unknown_profile(self, call: Any, profile: Any) -> None:
+        """An unknown profile, of any type, is an ArgumentError naming `profile` that lists
+        the known ones and shows the culprit."""
+        with pytest.raises(ArgumentError) as info:
+            call("{}" if call is batchfsm.loads else {}, profile=profile)
         assert isinstance(info.value, ValueError)
+        assert info.value.argument == "profile"
+        assert info.value.reason == (
+            f"expected one of ('strict', 'openai', 'compat'), got {profile!r}"
+        )
 
-    def test_unstructure_refuses_non_batch(self) -> None:
-        """unstructure of something that is not a Batch is an ArgumentError."""
-        with pytest.raises(ArgumentError, match="expected a Batch"):
-            batchfsm.unstructure(_minimal())  # type: ignore[arg-type]
+    @pytest.mark.parametrize("call", [batchfsm.unstructure, batchfsm.dumps])
+    def test_encoders_refuse_non_batch(self, call: Any) -> None:
+        """unstructure and dumps of something that is not a Batch are ArgumentErrors naming
+        `batch` and the type given."""
+        with pytest.raises(ArgumentError) as info:
+            call(_minimal())
+        assert info.value.argument == "batch"
+        assert info.value.reason == "expected a Batch, got dict"
 
 
 class TestEncoding:
@@ -473,11 +504,6 @@ class TestEdges:
         }
         batch = batchfsm.structure(MappingProxyType(wire))
         assert batch.request_counts == batchfsm.RequestCounts(total=1, completed=0, failed=0)
-
-    def test_dumps_refuses_non_batch(self) -> None:
-        """dumps of something that is not a Batch is an ArgumentError."""
-        with pytest.raises(ArgumentError):
-            batchfsm.dumps(_minimal())  # type: ignore[arg-type]
 
     def test_non_json_python_value_is_named(self) -> None:
         """A Python value with no JSON type is described by its type name."""
