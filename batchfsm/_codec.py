@@ -38,6 +38,7 @@ from ._record import (
     Usage,
     wire_keys,
 )
+from ._shape import misfit
 from ._strict import AmbiguousNumber, Invalid, describe
 
 __all__ = ["PROFILES", "dumps", "loads", "structure", "unstructure"]
@@ -403,19 +404,33 @@ def unstructure(batch: Batch) -> dict[str, Any]:
 
     Optional keys the source omitted stay omitted while they are null, and unknown keys
     are written back; their values are the record's own objects, not copies.
+
+    Raises:
+        PayloadError: when a value set on the record by hand is of a type its field cannot
+            hold (a `str` for the status, say), at its path.
+        ArgumentError: for a `batch` that is not a Batch.
     """
-    if not isinstance(batch, Batch):
-        raise ArgumentError("batch", f"expected a Batch, got {type(batch).__name__}")
-    wire: dict[str, Any] = _unstructure_batch(batch)
-    return wire
+    return _wire(batch)
 
 
 def dumps(batch: Batch) -> str:
     """Encode `batch` as compact JSON text; ``loads(dumps(b)) == b``.
 
     Raises:
-        PayloadError: when a value set on the record by hand has no JSON form.
+        PayloadError: when a value set on the record by hand has no JSON form, or is of
+            a type its field cannot hold (a `str` for the status, say), at its path.
+        ArgumentError: for a `batch` that is not a Batch.
     """
+    return _json.encode(_wire(batch))
+
+
+def _wire(batch: Batch) -> dict[str, Any]:
     if not isinstance(batch, Batch):
         raise ArgumentError("batch", f"expected a Batch, got {type(batch).__name__}")
-    return _json.encode(_unstructure_batch(batch))
+    try:
+        wire: dict[str, Any] = _unstructure_batch(batch)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        # A value set by hand that the generated code cannot take apart: find and name it.
+        batch_id = batch.id if type(batch.id) is str else None
+        raise PayloadError([misfit(batch, exc)], batch_id) from None
+    return wire

@@ -15,7 +15,8 @@ Targets (their shares of the inputs are in TARGETS; the cheap ones get more):
 * loads and validate of arbitrary bytes and text, and of mutated payloads' JSON text;
 * structure and validate of arbitrary JSON values and of mutated payloads;
 * check_history of lists of those;
-* the ``validate`` command, in-process, on a file of up to three of them.
+* the ``validate`` command, in-process, on a file of up to three of them;
+* dumps and unstructure of driven batches with attributes changed by hand.
 """
 
 from __future__ import annotations
@@ -94,10 +95,16 @@ def command(documents: list[Any], history: bool, lines: bool) -> None:
     )
 
 
+@QUIET
+@given(suite.hand_changed_batches())
+def encode_hand_set(batch: Any) -> None:
+    suite.TestEncoding.test_encoders_never_crash.hypothesis.inner_test(None, batch)  # type: ignore[attr-defined]
+
+
 # (target, share of the inputs). Inputs built from mutated payloads cost 10-30 ms each (the
 # engine drives each valid batch first), arbitrary bytes and values well under 1 ms.
 TARGETS: list[tuple[Callable[..., None], float]] = [
-    (loads_text, 0.50),
+    (loads_text, 0.49),
     (validate_text, 0.28),
     (structure_json, 0.15),
     (validate_anything, 0.03),
@@ -105,6 +112,7 @@ TARGETS: list[tuple[Callable[..., None], float]] = [
     (structure_values, 0.01),
     (history, 0.01),
     (command, 0.01),
+    (encode_hand_set, 0.01),
 ]
 
 

@@ -2,7 +2,8 @@
 
 Four sources of input: arbitrary bytes, arbitrary text, arbitrary JSON values, and valid
 payloads (from the package's own strategies) mutated at the value, key and byte level. They
-go to `loads`, `structure`, `validate`, `check_history` and the command. With the CI profile
+go to `loads`, `structure`, `validate`, `check_history` and the command. A fifth, records
+changed by hand, goes to `dumps` and `unstructure`. With the CI profile
 each test draws 100 inputs; the long run (docs/guarantees.md) selects the ``fuzz`` profile::
 
     BATCHFSM_HYPOTHESIS_PROFILE=fuzz BATCHFSM_FUZZ_EXAMPLES=200000 pytest tests/test_fuzz.py
@@ -17,6 +18,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
+import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -159,6 +161,49 @@ class TestDecoding:
         except BatchfsmError:
             return
         check_batch(batch, value)
+
+
+# Anything a caller may assign to a record's attribute by hand.
+hand_set_values = (
+    json_values
+    | st.sampled_from([None, (), frozenset({"id"}), frozenset({"nope"}), b"x", 1.5, object()])
+    | st.builds(batchfsm.BatchError)
+    | st.builds(batchfsm.RequestCounts)
+    | st.sampled_from(list(batchfsm.Status))
+)
+
+
+@st.composite
+def hand_changed_batches(draw: st.DrawFn) -> Batch:
+    """A driven batch with one or two attributes, at the top or in a nested record, set by
+    hand to anything."""
+    batch = draw(bst.batches())
+    for _ in range(draw(st.integers(1, 2))):
+        records: list[Any] = [batch] + [
+            value
+            for value in (batch.errors, batch.request_counts, batch.usage)
+            if attrs.has(type(value))
+        ]
+        record = draw(st.sampled_from(records))
+        name = draw(st.sampled_from(sorted(attrs.fields_dict(type(record)))))
+        object.__setattr__(record, name, draw(hand_set_values))
+    return batch
+
+
+class TestEncoding:
+    @given(hand_changed_batches())
+    def test_encoders_never_crash(self, batch: Batch) -> None:
+        """dumps and unstructure answer any record, however it was changed by hand, with
+        text and a wire object, or a PayloadError naming where."""
+        for encode in (batchfsm.dumps, batchfsm.unstructure):
+            refused: list[str] = []
+            try:
+                out = encode(batch)
+            except PayloadError as error:
+                refused = [v.code for v in error.violations]
+            else:
+                assert isinstance(out, str if encode is batchfsm.dumps else dict)
+            assert refused in ([], ["encode.unsupported"])
 
 
 class TestValidating:
