@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from batchfsm import Batch, _codec
+from batchfsm._fastpath import MISS
 
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile(
@@ -50,3 +54,21 @@ _default = "ci" if os.environ.get("CI") else "dev"
 if "MUTANT_UNDER_TEST" in os.environ:
     _default = "mutation"
 settings.load_profile(os.environ.get("BATCHFSM_HYPOTHESIS_PROFILE", _default))
+
+
+@pytest.fixture(params=["shortcut", "converter"])
+def codec_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a codec test on both of the codec's paths: as batchfsm was imported (the
+    generated shortcut first), and on a converter built for this test with every shortcut
+    off, so that each promise holds for the converter alone and for the way it is built."""
+    if request.param == "converter":
+        converter, hooks = _codec._make_converter()
+        monkeypatch.setattr(_codec, "_batch_hooks", hooks)
+        monkeypatch.setattr(_codec, "_unstructure_batch", converter.get_unstructure_hook(Batch))
+        monkeypatch.setattr(_codec, "_fast", dict.fromkeys(_codec.PROFILES, _no_shortcut))
+        monkeypatch.setattr(_codec, "_fast_loads", {})
+    return str(request.param)
+
+
+def _no_shortcut(value: object) -> object:
+    return MISS

@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cattrs.errors import BaseValidationError
-from hypothesis import HealthCheck, assume, given, settings
+from cattrs.errors import AttributeValidationNote, ClassValidationError
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import batchfsm
-from batchfsm import ArgumentError, Batch, PayloadError, Status
-from batchfsm._codec import _make_converter, _violations
-from batchfsm._strict import Invalid, exact_pass
+from batchfsm import ArgumentError, Batch, PayloadError, Status, Violation
+from batchfsm._codec import _violations
 
 from wire import STAMP_KEYS, json_values, wire_batches
 
@@ -32,6 +31,18 @@ AZURE_QUIRKS = {
     "008_completed_azure-docs-python.json",
     "011_validating_azure-docs-python-failfast.json",
 }
+
+
+USAGE = {
+    "input_tokens": 1,
+    "input_tokens_details": {"cached_tokens": 0},
+    "output_tokens": 1,
+    "output_tokens_details": {"reasoning_tokens": 0},
+    "total_tokens": 2,
+}
+
+# Every test here runs on both of the codec's paths (see `codec_path` in conftest.py).
+pytestmark = pytest.mark.usefixtures("codec_path")
 
 
 def codes_at(error: PayloadError) -> set[tuple[str, str]]:
@@ -98,6 +109,28 @@ class TestRoundTrip:
         assert batch.errors.data is not None
         assert batch.errors.data[0].extra == {"x_item": [True]}
         assert json.loads(batchfsm.dumps(batch)) == wire
+
+    @pytest.mark.parametrize("profile", ["openai", "compat"])
+    def test_unknown_keys_named_like_record_attributes_are_kept(self, profile: str) -> None:
+        """Unknown keys called extra, omitted or normalizations, at any level, are unknown
+        keys like any other: kept and written back, never read into the record's own."""
+        wire = {
+            **_minimal(),
+            "extra": {"a": 1},
+            "omitted": ["model"],
+            "normalizations": 3,
+            "request_counts": {"total": 1, "completed": 0, "failed": 0, "extra": 2},
+            "errors": {"data": [{"code": "x", "omitted": ["code"]}], "omitted": 1},
+        }
+        batch = batchfsm.loads(json.dumps(wire), profile=profile)
+        assert batch.extra == {"extra": {"a": 1}, "omitted": ["model"], "normalizations": 3}
+        assert "model" in batch.omitted
+        assert batch.errors is not None
+        assert batch.errors.data is not None
+        assert batch.errors.data[0].extra == {"omitted": ["code"]}
+        assert batch.errors.data[0].omitted == {"message", "param", "line"}
+        assert batchfsm.unstructure(batch) == wire
+        assert batchfsm.unstructure(batchfsm.structure(wire, profile=profile)) == wire
 
     def test_absent_key_given_a_value_is_written(self) -> None:
         """An optional key the source omitted is written once the record gives it a value."""
@@ -229,6 +262,8 @@ class TestStrictTypes:
             ("model", False, "field.type"),
             ("input_file_id", "", "file_id.empty"),
             ("output_file_id", "", "file_id.empty"),
+            ("error_file_id", "", "file_id.empty"),
+            ("output_file_id", 7, "field.type"),
             ("error_file_id", 7, "field.type"),
             ("metadata", "tags", "field.type"),
             ("metadata", ["a"], "field.type"),
@@ -278,15 +313,41 @@ class TestStrictTypes:
         error = decode_error(json.dumps({**_minimal(), member: value}))
         assert codes_at(error) == {(path, code)}
 
+    @pytest.mark.parametrize(
+        ("member", "value", "path", "message"),
+        [
+            ("metadata", [], "$.metadata", "expected object, got array []"),
+            ("metadata", {"k": 1}, "$.metadata.k", "expected string, got integer 1"),
+            ("errors", [], "$.errors", "expected object, got array []"),
+            ("errors", {"data": {}}, "$.errors.data", "expected array, got object {}"),
+            ("errors", {"data": [7]}, "$.errors.data[0]", "expected object, got integer 7"),
+            ("errors", {"data": [None]}, "$.errors.data[0]", "expected object, got null"),
+            ("request_counts", "3", "$.request_counts", "expected object, got string '3'"),
+            (
+                "usage",
+                {"input_tokens": 1},
+                "$.usage.input_tokens_details",
+                "missing required key 'input_tokens_details'",
+            ),
+            (
+                "usage",
+                {**USAGE, "output_tokens_details": None},
+                "$.usage.output_tokens_details",
+                "expected object, got null",
+            ),
+        ],
+    )
+    def test_nested_breaks_are_reported_where_they_are(
+        self, member: str, value: Any, path: str, message: str
+    ) -> None:
+        """A broken nested value, null where an object must be included, is reported at its
+        path with a message saying what was expected and what came."""
+        error = decode_error({**_minimal(), member: value})
+        assert (path, message) in [(v.path, v.message) for v in error.violations]
+
     def test_usage_detail_path(self) -> None:
         """A wrong type two objects deep names both levels."""
-        usage = {
-            "input_tokens": 1,
-            "input_tokens_details": {"cached_tokens": "0"},
-            "output_tokens": 1,
-            "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": 2,
-        }
+        usage = {**USAGE, "input_tokens_details": {"cached_tokens": "0"}}
         error = decode_error(json.dumps({**_minimal(), "usage": usage}))
         assert codes_at(error) == {("$.usage.input_tokens_details.cached_tokens", "field.type")}
 
@@ -505,6 +566,20 @@ class TestEdges:
         batch = batchfsm.structure(MappingProxyType(wire))
         assert batch.request_counts == batchfsm.RequestCounts(total=1, completed=0, failed=0)
 
+    def test_an_unforeseen_problem_is_still_reported_where_it_happened(self) -> None:
+        """A hook failing in a way nobody foresaw is reported as `field.invalid` at the path
+        cattrs noted, not raised."""
+        problem = RuntimeError("boom")
+        problem.__notes__ = [AttributeValidationNote("Structuring Batch @ model", "model", str)]
+        group = ClassValidationError("While structuring Batch", [problem], Batch)
+        assert _violations(group) == [Violation("field.invalid", "$.model", "RuntimeError: boom")]
+
+    def test_tuples_are_arrays(self) -> None:
+        """Python tuples are arrays to structure(), as lists are."""
+        errors = {"object": "list", "data": ({"code": "x"},)}
+        batch = batchfsm.structure({**_minimal(), "errors": errors})
+        assert batchfsm.unstructure(batch)["errors"]["data"] == [{"code": "x"}]
+
     def test_non_json_python_value_is_named(self) -> None:
         """A Python value with no JSON type is described by its type name."""
         error = decode_error({**_minimal(), "id": {1, 2}})
@@ -529,104 +604,3 @@ class TestEdges:
         with pytest.raises(PayloadError) as info:
             batchfsm.dumps(batch)
         assert info.value.violations[0].code == "encode.unsupported"
-
-
-# -- a converter built when the test runs ----------------------------------------------------
-# The codec builds its converter when batchfsm is imported. These tests build one anew and
-# hold it to the same promises, so that the way it is built is tested where it runs (and
-# mutation testing, which cannot re-import batchfsm, sees changes to it).
-
-
-@pytest.fixture
-def fresh() -> tuple[dict[str, Any], Any]:
-    """A new converter's record hooks (by profile) and its Batch unstructure hook."""
-    converter, hooks = _make_converter()
-    return hooks, converter.get_unstructure_hook(Batch)
-
-
-FIXTURE_PER_TEST = settings(
-    suppress_health_check=[
-        *settings.default.suppress_health_check,
-        HealthCheck.function_scoped_fixture,
-    ]
-)
-
-
-def _structure_with(hooks: dict[str, Any], value: Any, profile: str) -> Any:
-    """What the hooks make of `value`: a Batch, or the violations they report."""
-    token = exact_pass.set(True)
-    try:
-        return hooks[profile](value, Batch)
-    except (Invalid, BaseValidationError) as error:
-        return _violations(error)
-    finally:
-        exact_pass.reset(token)
-
-
-@FIXTURE_PER_TEST
-@given(wire_batches(), st.sampled_from(["openai", "compat"]))
-def test_a_new_converter_round_trips(
-    fresh: tuple[dict[str, Any], Any], wire: dict[str, Any], profile: str
-) -> None:
-    """A converter built now decodes any type-correct payload and writes it back as it was."""
-    hooks, unstructure = fresh
-    batch = _structure_with(hooks, wire, profile)
-    assert isinstance(batch, Batch)
-    assert unstructure(batch) == wire
-
-
-@FIXTURE_PER_TEST
-@given(wire_batches(), st.data(), st.sampled_from(["openai", "strict"]))
-def test_a_new_converter_reports_what_the_codec_reports(
-    fresh: tuple[dict[str, Any], Any], wire: dict[str, Any], data: st.DataObject, profile: str
-) -> None:
-    """On a payload with one value broken, a converter built now reports exactly what
-    `structure` reports (the same violations at the same paths), or the same record."""
-    hooks, _ = fresh
-    key = data.draw(st.sampled_from(sorted(wire)))
-    broken = {**wire, key: data.draw(json_values)}
-    try:
-        expected: Any = batchfsm.structure(broken, profile=profile)
-    except PayloadError as error:
-        expected = list(error.violations)
-    assert _structure_with(hooks, broken, profile) == expected
-
-
-# Broken values in each kind of nested place, with where and how they are reported.
-NESTED_BREAKS: list[tuple[str, Any, str, str]] = [
-    ("metadata", [], "$.metadata", "expected object, got array []"),
-    ("metadata", {"k": 1}, "$.metadata.k", "expected string, got integer 1"),
-    ("errors", [], "$.errors", "expected object, got array []"),
-    ("errors", {"data": {}}, "$.errors.data", "expected array, got object {}"),
-    ("errors", {"data": [7]}, "$.errors.data[0]", "expected object, got integer 7"),
-    ("request_counts", "3", "$.request_counts", "expected object, got string '3'"),
-    (
-        "usage",
-        {"input_tokens": 1},
-        "$.usage.input_tokens_details",
-        "missing required key 'input_tokens_details'",
-    ),
-]
-
-
-@pytest.mark.parametrize(("key", "value", "path", "message"), NESTED_BREAKS)
-def test_a_new_converter_reports_nested_breaks(
-    fresh: tuple[dict[str, Any], Any], key: str, value: Any, path: str, message: str
-) -> None:
-    """A converter built now reports a broken nested value where it is, as structure does."""
-    hooks, _ = fresh
-    broken = {**_minimal(), key: value}
-    found = _structure_with(hooks, broken, "openai")
-    with pytest.raises(PayloadError) as info:
-        batchfsm.structure(broken)
-    assert found == list(info.value.violations)
-    assert (path, message) in [(v.path, v.message) for v in found]
-
-
-def test_a_new_converter_takes_tuples_as_arrays(fresh: tuple[dict[str, Any], Any]) -> None:
-    """Python tuples are arrays to structure(), as lists are, in a converter built now."""
-    hooks, unstructure = fresh
-    errors = {"object": "list", "data": ({"code": "x"},)}
-    batch = _structure_with(hooks, {**_minimal(), "errors": errors}, "openai")
-    assert isinstance(batch, Batch)
-    assert unstructure(batch)["errors"]["data"] == [{"code": "x"}]

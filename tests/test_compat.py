@@ -18,6 +18,9 @@ from wire import wire_batches
 
 PAYLOADS = Path(__file__).parent / "payloads"
 
+# Every test here runs on both of the codec's paths (see `codec_path` in conftest.py).
+pytestmark = pytest.mark.usefixtures("codec_path")
+
 
 def _minimal(**changes: Any) -> dict[str, Any]:
     wire: dict[str, Any] = {
@@ -107,6 +110,28 @@ class TestQuirks:
             ("$.output_file_id", "compat.file_id_empty"),
             ("$.error_file_id", "compat.file_id_empty"),
         }
+
+    @pytest.mark.parametrize(
+        ("key", "value", "code"),
+        [
+            ("created_at", -1, "field.range"),
+            ("created_at", None, "field.type"),
+            ("in_progress_at", -5, "field.range"),
+            ("expires_at", 2**63, "field.range"),
+            ("input_file_id", "", "file_id.empty"),
+            ("input_file_id", None, "field.type"),
+            ("error_file_id", 7, "field.type"),
+            ("endpoint", 7, "field.type"),
+        ],
+    )
+    def test_what_is_not_a_quirk_is_refused_as_openai_refuses_it(
+        self, key: str, value: Any, code: str
+    ) -> None:
+        """compat normalises only the listed quirks: other broken timestamps and file ids are
+        refused with the codes openai uses, at their paths."""
+        with pytest.raises(PayloadError) as info:
+            batchfsm.structure(_minimal(**{key: value}), profile="compat")
+        assert [(v.path, v.code) for v in info.value.violations] == [(f"$.{key}", code)]
 
     def test_null_request_counts(self) -> None:
         """Null request-count members read as 0."""

@@ -8,7 +8,8 @@ from typing import Any
 import attrs
 import pytest
 from cattrs.errors import BaseValidationError
-from hypothesis import HealthCheck, given, settings
+from fresh import FIXTURE_PER_TEST
+from hypothesis import given
 from hypothesis import strategies as st
 
 from batchfsm import Batch
@@ -32,12 +33,6 @@ def hooks() -> dict[str, Any]:
 
 
 # A fixture per test function is what these tests want: see `hooks`.
-FIXTURE_PER_TEST = settings(
-    suppress_health_check=[
-        *settings.default.suppress_health_check,
-        HealthCheck.function_scoped_fixture,
-    ]
-)
 
 
 def reference(value: Any, profile: str, hooks: dict[str, Any]) -> Any:

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from fresh import FIXTURE_PER_TEST
+from hypothesis import given
 from hypothesis import strategies as st
 
 import batchfsm
@@ -390,12 +391,6 @@ _EDGE_VALUES = st.one_of(
 
 
 # A fixture per test function is what the shortcut tests want: see `judges`.
-FIXTURE_PER_TEST = settings(
-    suppress_health_check=[
-        *settings.default.suppress_health_check,
-        HealthCheck.function_scoped_fixture,
-    ]
-)
 
 
 class TestShortcut:
