@@ -288,7 +288,7 @@ def _violations(exc: BaseException, path: str = ROOT) -> list[Violation]:
 
 
 def payload_id(value: Any) -> str | None:
-    """The ``id`` of a payload that may not decode, if one can be read."""
+    """The ``id`` of a payload (or record) that may not decode, if one can be read."""
     if isinstance(value, (bytes, bytearray, memoryview, str)):
         try:
             value = _json.parse(value)
@@ -300,9 +300,11 @@ def payload_id(value: Any) -> str | None:
 def _batch_id(value: Any) -> str | None:
     if isinstance(value, Mapping):
         candidate = value.get("id")
-        if type(candidate) is str:
-            return candidate
-    return None
+    elif isinstance(value, Batch):
+        candidate = value.id
+    else:
+        return None
+    return candidate if type(candidate) is str else None
 
 
 def check_profile(profile: str) -> None:
@@ -431,6 +433,5 @@ def _wire(batch: Batch) -> dict[str, Any]:
         wire: dict[str, Any] = _unstructure_batch(batch)
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         # A value set by hand that the generated code cannot take apart: find and name it.
-        batch_id = batch.id if type(batch.id) is str else None
-        raise PayloadError([misfit(batch, exc)], batch_id) from None
+        raise PayloadError([misfit(batch, exc)], _batch_id(batch)) from None
     return wire

@@ -236,7 +236,12 @@ def _decode(data: object, codec_profile: str) -> tuple[Batch | None, list[Violat
     """The record `data` holds, with the compat normalisations, or the decode problems."""
     try:
         if isinstance(data, Batch):
-            batch = data
+            # A record may hold values set by hand: its wire form must decode as a payload
+            # would, or the checks below would meet a str where they compare ints. If it
+            # decodes only once compat rewrote a value, the rewritten record is checked.
+            _check_notes(data.normalizations)
+            decoded = _codec.structure(_codec.unstructure(data), profile=codec_profile)
+            batch = decoded if decoded.normalizations else data
         elif isinstance(data, (bytes, bytearray, memoryview, str)):
             batch = _codec.loads(data, profile=codec_profile)
         elif isinstance(data, Mapping):
@@ -248,6 +253,16 @@ def _decode(data: object, codec_profile: str) -> tuple[Batch | None, list[Violat
     except PayloadError as error:
         return None, list(error.violations)
     return batch, list(batch.normalizations)
+
+
+def _check_notes(notes: object) -> None:
+    """Refuse a record whose `normalizations` were set by hand to anything but Violations
+    (they are not on the wire, so no decode can report them)."""
+    if not (isinstance(notes, tuple) and all(type(note) is Violation for note in notes)):
+        raise ArgumentError(
+            "data",
+            f"expected a Batch's normalizations to be a tuple of Violations, got {notes!r:.80}",
+        )
 
 
 def _rules_for(profile: str) -> _Rules:
@@ -267,7 +282,9 @@ def validate(data: object, *, profile: str = "openai") -> Report:
         A `Report`; bad data never raises, it is reported.
 
     Raises:
-        ArgumentError: only for a `data` of another type, or an unknown profile.
+        ArgumentError: only for a `data` of another type (or a `Batch` whose
+            ``normalizations`` were set by hand to something else than Violations), or an
+            unknown profile.
     """
     judged = _CLEAN.get(profile) if type(profile) is str else None
     if judged is not None:

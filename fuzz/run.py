@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import test_fuzz as suite  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from records import hand_changed_batches  # noqa: E402
 
 from wire import json_values  # noqa: E402
 
@@ -96,7 +97,7 @@ def command(documents: list[Any], history: bool, lines: bool) -> None:
 
 
 @QUIET
-@given(suite.hand_changed_batches())
+@given(hand_changed_batches())
 def encode_hand_set(batch: Any) -> None:
     suite.TestEncoding.test_encoders_never_crash.hypothesis.inner_test(None, batch)  # type: ignore[attr-defined]
 

@@ -11,6 +11,7 @@ import pytest
 from fresh import FIXTURE_PER_TEST
 from hypothesis import given
 from hypothesis import strategies as st
+from records import hand_changed_batches
 
 import batchfsm
 from batchfsm import EVENTS, ArgumentError, Lifecycle, Severity, Status
@@ -211,6 +212,87 @@ class TestReport:
         report = validate(batch)
         assert report.ok
         assert report.batch is batch
+
+    def test_a_compat_record_keeps_its_warnings(self) -> None:
+        """A record decoded under compat is validated as it is, its normalisations reported."""
+        quirky = {**base_payload(), "status": base_payload()["status"].upper()}
+        batch = batchfsm.structure(quirky, profile="compat")
+        report = validate(batch, profile="compat")
+        assert report.batch is batch
+        assert [(v.code, v.path) for v in report.violations] == [("compat.status_case", "$.status")]
+
+    def test_a_record_compat_reads_another_way_is_checked_as_read(self) -> None:
+        """A record whose hand-set value compat rewrites (a null count) is checked, under
+        compat, as rewritten, with the rewrite reported."""
+        batch = batchfsm.structure(base_payload())
+        batch.request_counts = batchfsm.RequestCounts(total=None)  # type: ignore[arg-type]
+        report = validate(batch, profile="compat")
+        assert [(v.code, v.path) for v in report.violations] == [
+            ("compat.count_null", "$.request_counts.total")
+        ]
+        assert report.batch is not None
+        assert report.batch.request_counts == batchfsm.RequestCounts(total=0)
+
+    def test_normalizations_set_by_hand_are_refused(self) -> None:
+        """A record whose normalizations are not Violations is an ArgumentError naming them."""
+        batch = batchfsm.structure(base_payload())
+        batch.normalizations = ["x"]  # type: ignore[assignment]
+        with pytest.raises(ArgumentError) as info:
+            validate(batch)
+        assert (info.value.argument, info.value.reason) == (
+            "data",
+            "expected a Batch's normalizations to be a tuple of Violations, got ['x']",
+        )
+
+    @given(hand_changed_batches(), st.sampled_from(batchfsm.PROFILES))
+    def test_a_record_changed_by_hand_is_judged_by_its_wire_object(
+        self, batch: batchfsm.Batch, profile: str
+    ) -> None:
+        """validate of a record holding anything reports what validate of the record's wire
+        object reports, or the one value that has no wire form; its only refusal is of
+        `normalizations` that are not Violations (they have no wire form to report)."""
+        notes = batch.normalizations
+        if not (isinstance(notes, tuple) and all(type(n) is batchfsm.Violation for n in notes)):
+            with pytest.raises(ArgumentError, match="normalizations"):
+                validate(batch, profile=profile)
+            return
+        report = validate(batch, profile=profile)
+        assert report.batch_id == (batch.id if type(batch.id) is str else None)
+        refused: tuple[batchfsm.Violation, ...] = ()
+        try:
+            wire = batchfsm.unstructure(batch)
+        except batchfsm.PayloadError as error:
+            refused = error.violations
+        if refused:
+            assert report.violations == refused
+            assert report.batch is None
+        else:
+            assert report.violations == validate(wire, profile=profile).violations
+
+    @pytest.mark.parametrize(
+        ("name", "value", "path", "code"),
+        [
+            ("created_at", "soon", "$.created_at", "field.type"),
+            (
+                "request_counts",
+                batchfsm.RequestCounts(total="3"),
+                "$.request_counts.total",
+                "field.type",
+            ),  # type: ignore[arg-type]
+            ("metadata", {"k": 1}, "$.metadata.k", "field.type"),
+            ("status", "completed", "$.status", "encode.unsupported"),
+        ],
+    )
+    def test_a_hand_set_value_is_reported_at_its_path(
+        self, name: str, value: Any, path: str, code: str
+    ) -> None:
+        """A value of the wrong type set on a record by hand is reported where it is, with
+        the code a payload holding it would get, and the batch named."""
+        batch = batchfsm.structure(base_payload())
+        setattr(batch, name, value)
+        report = validate(batch)
+        assert [(v.path, v.code) for v in report.violations] == [(path, code)]
+        assert report.batch_id == batch.id
 
     @pytest.mark.parametrize("data", [5, None, [base_payload()], object()])
     def test_wrong_argument_type(self, data: Any) -> None:
