@@ -207,13 +207,22 @@ def _compile_step(
     return step
 
 
-def _bad_stamps(batch: Batch) -> str:
-    bad = {
+def _unreadable(batch: Batch) -> ArgumentError:
+    """Name the values, set on `batch` by hand, that the engine's arithmetic failed on."""
+    bad: dict[str, object] = {
         name: value
         for name in TIMESTAMP_FIELDS
         if (value := getattr(batch, name)) is not None and type(value) is not int
     }
-    return f"batch {batch.id!r} has timestamps that are not ints: {bad!r}"
+    counts = batch.request_counts
+    if counts is not None and not isinstance(counts, RequestCounts):
+        bad["request_counts"] = counts
+    elif counts is not None:
+        for name in ("total", "completed", "failed"):
+            if type(value := getattr(counts, name)) is not int:
+                bad[f"request_counts.{name}"] = value
+    reason = f"batch {batch.id!r} holds values that are not ints where ints belong: {bad!r}"
+    return ArgumentError("batch", reason)
 
 
 class Lifecycle:
@@ -436,8 +445,12 @@ class Lifecycle:
                     batch.id, batch.status.value, "record_progress", self._allowed[batch.status]
                 )
             counts = batch.request_counts or _NO_COUNTS
-            done = counts.completed + completed + counts.failed + failed
-            if done > counts.total:
+            try:
+                done = counts.completed + completed + counts.failed + failed
+                beyond = done > counts.total
+            except (AttributeError, TypeError):
+                raise _unreadable(batch) from None
+            if beyond:
                 raise _unmet(
                     batch,
                     "record_progress",
@@ -470,7 +483,12 @@ class Lifecycle:
             self._check_batch(batch)
             if ("expire", batch.status) not in self._steps:
                 continue
-            if batch.expires_at is None or moment < batch.expires_at:
+            deadline = batch.expires_at
+            if deadline is None:
+                continue
+            if type(deadline) is not int:
+                raise _unreadable(batch)
+            if moment < deadline:
                 continue
             try:
                 self.expire(batch, now=moment)
@@ -557,16 +575,17 @@ class Lifecycle:
                 now = self._clock()
                 if type(now) is not int or not 0 <= now <= INT64_MAX:
                     self._now()  # raises the clock's ArgumentError
-            # Everything that can fail happens before the first write.
-            changes = prepare(batch, now, data) if prepare is not None else _NO_FILES
-            saved = None
-            if self._hooks:
-                saved = {name: getattr(batch, name) for name in changes}
-                saved[edge.stamp] = getattr(batch, edge.stamp)
+            # Everything that can fail happens before the first write. A value set by hand
+            # that is not an int fails the guard's arithmetic or the clamp, before the move.
             try:
+                changes = prepare(batch, now, data) if prepare is not None else _NO_FILES
+                saved = None
+                if self._hooks:
+                    saved = {name: getattr(batch, name) for name in changes}
+                    saved[edge.stamp] = getattr(batch, edge.stamp)
                 move(batch, now)
-            except TypeError:  # raised by the clamp, before the move: nothing was written
-                raise ArgumentError("batch", _bad_stamps(batch)) from None
+            except (AttributeError, TypeError):
+                raise _unreadable(batch) from None
             if changes:
                 for name, value in changes.items():
                     setattr(batch, name, value)

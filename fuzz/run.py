@@ -16,7 +16,7 @@ Targets (their shares of the inputs are in TARGETS; the cheap ones get more):
 * structure and validate of arbitrary JSON values and of mutated payloads;
 * check_history of lists of those;
 * the ``validate`` command, in-process, on a file of up to three of them;
-* dumps and unstructure of driven batches with attributes changed by hand.
+* dumps, unstructure and the engine's events on driven batches changed by hand.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ import test_fuzz as suite  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from records import hand_changed_batches  # noqa: E402
+
+import batchfsm  # noqa: E402
 
 from wire import json_values  # noqa: E402
 
@@ -102,11 +104,21 @@ def encode_hand_set(batch: Any) -> None:
     suite.TestEncoding.test_encoders_never_crash.hypothesis.inner_test(None, batch)  # type: ignore[attr-defined]
 
 
+@QUIET
+@given(
+    hand_changed_batches(),
+    st.sampled_from([*batchfsm.EVENTS, "record_progress", "allowed_events", "sweep"]),
+    st.data(),
+)
+def drive_hand_set(batch: Any, event: str, data: Any) -> None:
+    suite.TestDriving.test_events_never_crash.hypothesis.inner_test(None, batch, event, data)  # type: ignore[attr-defined]
+
+
 # (target, share of the inputs). Inputs built from mutated payloads cost 10-30 ms each (the
 # engine drives each valid batch first), arbitrary bytes and values well under 1 ms.
 TARGETS: list[tuple[Callable[..., None], float]] = [
     (loads_text, 0.49),
-    (validate_text, 0.28),
+    (validate_text, 0.27),
     (structure_json, 0.15),
     (validate_anything, 0.03),
     (loads_mutated, 0.01),
@@ -114,6 +126,7 @@ TARGETS: list[tuple[Callable[..., None], float]] = [
     (history, 0.01),
     (command, 0.01),
     (encode_hand_set, 0.01),
+    (drive_hand_set, 0.01),
 ]
 
 

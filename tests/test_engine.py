@@ -8,7 +8,7 @@ import re
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import pytest
@@ -27,6 +27,7 @@ from batchfsm import (
     HookError,
     IllegalTransition,
     Lifecycle,
+    RequestCounts,
     Status,
 )
 from batchfsm import strategies as bst
@@ -866,9 +867,65 @@ class TestMoreArguments:
         with pytest.raises(ArgumentError) as info:
             fire(lifecycle, batch, event)
         assert info.value.reason == (
-            f"batch {batch.id!r} has timestamps that are not ints: {{'created_at': 'yesterday'}}"
+            f"batch {batch.id!r} holds values that are not ints where ints belong: "
+            "{'created_at': 'yesterday'}"
         )
         assert batch == before
+
+    # What the events below are given, besides the batch.
+    ARGUMENTS: ClassVar[dict[str, dict[str, int]]] = {
+        "start": {"total": 5},
+        "record_progress": {"completed": 1},
+    }
+
+    @pytest.mark.parametrize(
+        ("status", "event", "counts", "named"),
+        [
+            (Status.VALIDATING, "start", "3", "{'request_counts': '3'}"),
+            (
+                Status.IN_PROGRESS,
+                "finalize",
+                RequestCounts(completed=None),  # type: ignore[arg-type]
+                "{'request_counts.completed': None}",
+            ),
+            (
+                Status.FINALIZING,
+                "complete",
+                RequestCounts(total=1, completed="1"),  # type: ignore[arg-type]
+                "{'request_counts.completed': '1'}",
+            ),
+            (
+                Status.IN_PROGRESS,
+                "record_progress",
+                RequestCounts(failed=None),  # type: ignore[arg-type]
+                "{'request_counts.failed': None}",
+            ),
+        ],
+    )
+    def test_counts_set_by_hand_to_non_ints_are_refused_unchanged(
+        self, status: Status, event: str, counts: Any, named: str
+    ) -> None:
+        """A batch whose request counts are not ints gets an ArgumentError naming them, and
+        nothing moves, whichever guard meets them."""
+        lifecycle, batch = batch_in(status)
+        batch.request_counts = counts
+        before = attrs.evolve(batch)
+        act = getattr(lifecycle, event)
+        with pytest.raises(ArgumentError) as info:
+            act(batch, **self.ARGUMENTS.get(event, {}))
+        assert info.value.reason == (
+            f"batch {batch.id!r} holds values that are not ints where ints belong: {named}"
+        )
+        assert batch == before
+
+    def test_a_deadline_set_by_hand_to_a_string_stops_the_sweep(self) -> None:
+        """expire_overdue refuses a batch whose expires_at is not an int, naming it, rather
+        than skip it silently as not due."""
+        lifecycle, batch = batch_in(Status.IN_PROGRESS)
+        batch.expires_at = "tomorrow"  # type: ignore[assignment]
+        with pytest.raises(ArgumentError, match="'expires_at': 'tomorrow'"):
+            lifecycle.expire_overdue([batch], now=10**9)
+        assert batch.status is Status.IN_PROGRESS
 
     def test_base_transition_error_pickles(self) -> None:
         """A TransitionError survives pickling with its fields."""

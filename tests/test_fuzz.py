@@ -3,7 +3,7 @@
 Four sources of input: arbitrary bytes, arbitrary text, arbitrary JSON values, and valid
 payloads (from the package's own strategies) mutated at the value, key and byte level. They
 go to `loads`, `structure`, `validate`, `check_history` and the command. A fifth, records
-changed by hand, goes to `dumps` and `unstructure`. With the CI profile
+changed by hand, goes to `dumps`, `unstructure`, `validate` and the engine. With the CI profile
 each test draws 100 inputs; the long run (docs/guarantees.md) selects the ``fuzz`` profile::
 
     BATCHFSM_HYPOTHESIS_PROFILE=fuzz BATCHFSM_FUZZ_EXAMPLES=200000 pytest tests/test_fuzz.py
@@ -177,6 +177,31 @@ class TestEncoding:
             else:
                 assert isinstance(out, str if encode is batchfsm.dumps else dict)
             assert refused in ([], ["encode.unsupported"])
+
+
+class TestDriving:
+    @given(
+        hand_changed_batches(),
+        st.sampled_from([*batchfsm.EVENTS, "record_progress", "allowed_events", "sweep"]),
+        st.data(),
+    )
+    def test_events_never_crash(self, batch: Batch, event: str, data: st.DataObject) -> None:
+        """Every event, the progress call and the sweep answer any record, however it was
+        changed by hand, by acting or with a BatchfsmError."""
+        lifecycle = batchfsm.Lifecycle(lambda: 1_800_000_000)
+        arguments = {
+            "start": {"total": data.draw(st.integers(0, 5))},
+            "fail": {"errors": [batchfsm.BatchError(code="x")]},
+            "complete": {"output_file_id": "file-out", "error_file_id": "file-err"},
+            "record_progress": {"completed": data.draw(st.integers(0, 2))},
+        }.get(event, {})
+        try:
+            if event == "sweep":
+                lifecycle.expire_overdue([batch])
+            else:
+                getattr(lifecycle, event)(batch, **arguments)
+        except BatchfsmError:
+            pass
 
 
 class TestValidating:
