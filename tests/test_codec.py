@@ -517,6 +517,28 @@ class TestArguments:
         assert info.value.reason == "expected a Batch, got dict"
 
 
+class TestProfiles:
+    @given(wire_batches(), st.data())
+    def test_strict_decodes_as_openai(self, wire: dict[str, Any], data: st.DataObject) -> None:
+        """strict and openai decode alike (they differ only in validation): the same record
+        for a good payload, the same violations for one with a value broken."""
+        key = data.draw(st.sampled_from(sorted(wire)))
+        broken = {**wire, key: data.draw(json_values)}
+        for payload in (wire, broken):
+            answers = []
+            for profile in ("openai", "strict"):
+                try:
+                    answers.append(batchfsm.structure(payload, profile=profile))
+                except PayloadError as error:
+                    answers.append(error.violations)
+                try:
+                    answers.append(batchfsm.loads(json.dumps(payload), profile=profile))
+                except PayloadError as error:
+                    answers.append(error.violations)
+            assert answers[0] == answers[2]
+            assert answers[1] == answers[3]
+
+
 class TestEncoding:
     def test_dumps_of_unencodable_value(self) -> None:
         """A value with no JSON form, set by hand, is a PayloadError from dumps."""

@@ -363,12 +363,14 @@ class TestClock:
         assert (info.value.argument, info.value.reason) == ("clock", reason)
         assert snapshot(batch) == before
 
-    def test_the_largest_clock_reading(self) -> None:
-        """A clock may read up to 2**63 - 1: the stamp is taken as it is."""
-        lifecycle, batch = batch_in(Status.VALIDATING)
-        lifecycle._clock = lambda: 2**63 - 1
+    @pytest.mark.parametrize("reading", [0, 2**63 - 1])
+    def test_the_first_and_last_clock_readings(self, reading: int) -> None:
+        """A clock may read anything from 0 to 2**63 - 1: creation and events take the
+        stamp as it is."""
+        lifecycle = Lifecycle(lambda: reading)
+        batch = lifecycle.create(input_file_id="f", endpoint="/v1/responses")
         lifecycle.start(batch)
-        assert batch.in_progress_at == 2**63 - 1
+        assert batch.created_at == batch.in_progress_at == reading
 
     def test_wall_clock_by_default(self) -> None:
         """Without a clock, stamps come from the wall clock."""
@@ -913,6 +915,7 @@ class TestMoreArguments:
         act = getattr(lifecycle, event)
         with pytest.raises(ArgumentError) as info:
             act(batch, **self.ARGUMENTS.get(event, {}))
+        assert info.value.argument == "batch"
         assert info.value.reason == (
             f"batch {batch.id!r} holds values that are not ints where ints belong: {named}"
         )
@@ -1343,6 +1346,7 @@ class TestCreateFields:
         with pytest.raises(ArgumentError) as info:
             _create(Lifecycle(Clock(), profile="strict"), endpoint="/v1/other")
         known = ", ".join(sorted(batchfsm.ENDPOINTS))
+        assert info.value.argument == "endpoint"
         assert info.value.reason == f"expected one of {known}, got '/v1/other'"
 
     def test_a_bad_id_factory(self) -> None:

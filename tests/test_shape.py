@@ -18,6 +18,9 @@ from batchfsm._record import InputTokensDetails, OutputTokensDetails
 from batchfsm._shape import _misfit
 from batchfsm.strategies import batches
 
+# Every test here runs on both of the codec's paths (see `codec_path` in conftest.py).
+pytestmark = pytest.mark.usefixtures("codec_path")
+
 
 def _batch() -> Batch:
     return batchfsm.structure(

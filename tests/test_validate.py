@@ -653,6 +653,33 @@ class TestShortcutLimits:
         assert validate(json.dumps(_with(_BASE, past)), profile=profile).violations
 
 
+class TestFullCheckEdges:
+    """The full check's own fast filters: values at a limit beside values past it."""
+
+    def test_metadata_at_its_limits_beside_values_past_them(self) -> None:
+        """With 16 pairs (the most allowed), a valid pair first, a 64-character key holding a
+        513-character value and a 65-character key holding a 512-character value, exactly
+        the value and the key past their limits are reported."""
+        metadata = {"a": "v", "k" * 64: "v" * 513, "x" * 65: "v" * 512}
+        metadata |= {str(i): "v" for i in range(16 - len(metadata))}
+        report = validate(_with(_BASE, {"metadata": metadata}))
+        assert [(v.code, v.path) for v in report.violations] == [
+            ("metadata.value_too_long", f"$.metadata.{'k' * 64}"),
+            ("metadata.key_too_long", f"$.metadata.{'x' * 65}"),
+        ]
+
+    def test_zero_tokens_beside_negative_ones(self) -> None:
+        """A token count of zero is not negative, even beside one that is."""
+        usage = {"usage.output_tokens_details.reasoning_tokens": 0, "usage.input_tokens": -1}
+        report = validate(_with(_BASE, usage))
+        assert ("usage.negative", "$.usage.input_tokens") in [
+            (v.code, v.path) for v in report.violations
+        ]
+        assert [v.path for v in report.violations if v.code == "usage.negative"] == [
+            "$.usage.input_tokens"
+        ]
+
+
 class TestHostileSizes:
     """Payloads built to hurt: each is answered with a value, a report or a PayloadError."""
 
