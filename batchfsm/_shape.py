@@ -75,14 +75,21 @@ def _misfit(value: Any, tp: Any, path: str) -> Violation | None:
 
 
 def _record_misfit(record: Any, cl: type, path: str) -> Violation | None:
-    names = attrs.fields_dict(cl).keys() - BOOKKEEPING
+    # `extra` and `omitted` are judged by what the encoder does with them (it updates the
+    # wire object with `extra` and deletes each omitted key), so that a value that works,
+    # if oddly typed, is never blamed for another's failure.
     extra = record.extra
-    if not isinstance(extra, dict):
-        return _wrong(child(path, "extra"), "dict", extra)
-    omitted: object = getattr(record, "omitted", frozenset())
-    if not isinstance(omitted, (set, frozenset)):
+    if extra:
+        try:
+            dict(extra)
+        except (TypeError, ValueError):
+            return _wrong(child(path, "extra"), "dict", extra)
+    names = attrs.fields_dict(cl).keys() - BOOKKEEPING
+    omitted = getattr(record, "omitted", ())
+    try:
+        strangers = sorted(repr(name) for name in omitted if name not in names)
+    except TypeError:
         return _wrong(child(path, "omitted"), "frozenset", omitted)
-    strangers = sorted(repr(name) for name in omitted if name not in names)
     if strangers:
         message = f"omitted names {', '.join(strangers)}, not keys of a {cl.__name__} object"
         return Violation("encode.unsupported", child(path, "omitted"), message)

@@ -104,6 +104,18 @@ MISFITS: list[tuple[str, Callable[[Batch], Any], str, str]] = [
         "expected frozenset, got int 5",
     ),
     (
+        "omitted unhashable",
+        lambda b: setattr(b, "omitted", [["model"]]),
+        "$.omitted",
+        "expected frozenset, got list [['model']]",
+    ),
+    (
+        "unknown pairs",
+        lambda b: setattr(b, "extra", [1, 2]),
+        "$.extra",
+        "expected dict, got list [1, 2]",
+    ),
+    (
         "omitted names",
         lambda b: setattr(b, "omitted", frozenset({"model", "extra", "nope"})),
         "$.omitted",
@@ -168,8 +180,10 @@ class TestEncoders:
             ),
             (lambda b: setattr(b, "created_at", "soon"), lambda wire: wire["created_at"], "soon"),
             (lambda b: setattr(b, "omitted", {"model"}), lambda wire: "model" in wire, False),
+            (lambda b: setattr(b, "omitted", ["model"]), lambda wire: "model" in wire, False),
+            (lambda b: setattr(b, "extra", [("x", 1)]), lambda wire: wire["x"], 1),
         ],
-        ids=["mapping", "tuple", "wrong scalar", "set"],
+        ids=["mapping", "tuple", "wrong scalar", "set", "list of names", "list of pairs"],
     )
     def test_values_with_a_wire_form_are_written(
         self, change: Callable[[Batch], Any], read: Callable[[Any], Any], expected: Any
@@ -180,6 +194,17 @@ class TestEncoders:
         change(batch)
         assert read(json.loads(batchfsm.dumps(batch))) == expected
         assert read(batchfsm.unstructure(batch)) == expected
+
+    def test_odd_but_working_values_are_not_blamed_for_anothers_failure(self) -> None:
+        """A list of omitted names and a list of unknown pairs work, so the value that does
+        not (a str status) is the one reported."""
+        batch = _batch()
+        batch.omitted = ["model"]  # type: ignore[assignment]
+        batch.extra = [("x", 1)]  # type: ignore[assignment]
+        batch.status = "completed"  # type: ignore[assignment]
+        with pytest.raises(PayloadError) as info:
+            batchfsm.dumps(batch)
+        assert [v.path for v in info.value.violations] == ["$.status"]
 
 
 class TestWalk:
