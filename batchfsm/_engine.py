@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import attrs
 from transitions import Machine
@@ -207,8 +207,8 @@ def _compile_step(
     return step
 
 
-def _unreadable(batch: Batch) -> ArgumentError:
-    """Name the values, set on `batch` by hand, that the engine's arithmetic failed on."""
+def _unreadable_values(batch: Batch) -> dict[str, object]:
+    """The stamps and counts of `batch`, set by hand, that are not the ints they must be."""
     bad: dict[str, object] = {
         name: value
         for name in TIMESTAMP_FIELDS
@@ -221,8 +221,22 @@ def _unreadable(batch: Batch) -> ArgumentError:
         for name in ("total", "completed", "failed"):
             if type(value := getattr(counts, name)) is not int:
                 bad[f"request_counts.{name}"] = value
+    return bad
+
+
+def _unreadable(batch: Batch, bad: dict[str, object]) -> ArgumentError:
     reason = f"batch {batch.id!r} holds values that are not ints where ints belong: {bad!r}"
     return ArgumentError("batch", reason)
+
+
+def _reraise_unreadable(batch: Batch) -> NoReturn:
+    """Within an ``except`` block for the engine's arithmetic: raise the ArgumentError that
+    names the values set by hand it failed on, or, if there are none, the failure itself
+    (then it is the engine's own bug, and is not to be dressed up as the caller's)."""
+    bad = _unreadable_values(batch)
+    if not bad:  # pragma: no cover - only a bug of the engine's own gets here
+        raise
+    raise _unreadable(batch, bad) from None
 
 
 class Lifecycle:
@@ -449,7 +463,7 @@ class Lifecycle:
                 done = counts.completed + completed + counts.failed + failed
                 beyond = done > counts.total
             except (AttributeError, TypeError):
-                raise _unreadable(batch) from None
+                _reraise_unreadable(batch)
             if beyond:
                 raise _unmet(
                     batch,
@@ -487,7 +501,7 @@ class Lifecycle:
             if deadline is None:
                 continue
             if type(deadline) is not int:
-                raise _unreadable(batch)
+                raise _unreadable(batch, _unreadable_values(batch))
             if moment < deadline:
                 continue
             try:
@@ -585,7 +599,7 @@ class Lifecycle:
                     saved[edge.stamp] = getattr(batch, edge.stamp)
                 move(batch, now)
             except (AttributeError, TypeError):
-                raise _unreadable(batch) from None
+                _reraise_unreadable(batch)
             if changes:
                 for name, value in changes.items():
                     setattr(batch, name, value)
