@@ -233,15 +233,17 @@ class TestReport:
         assert report.batch is not None
         assert report.batch.request_counts == batchfsm.RequestCounts(total=0)
 
-    def test_normalizations_set_by_hand_are_refused(self) -> None:
-        """A record whose normalizations are not Violations is an ArgumentError naming them."""
+    @pytest.mark.parametrize("notes", [["x"], None, ("x",)])
+    def test_normalizations_set_by_hand_are_refused(self, notes: Any) -> None:
+        """A record whose normalizations are not a tuple of Violations is an ArgumentError
+        naming them."""
         batch = batchfsm.structure(base_payload())
-        batch.normalizations = ["x"]  # type: ignore[assignment]
+        batch.normalizations = notes
         with pytest.raises(ArgumentError) as info:
             validate(batch)
         assert (info.value.argument, info.value.reason) == (
             "data",
-            "expected a Batch's normalizations to be a tuple of Violations, got ['x']",
+            f"expected a Batch's normalizations to be a tuple of Violations, got {notes!r}",
         )
 
     @given(hand_changed_batches(), st.sampled_from(batchfsm.PROFILES))
@@ -666,6 +668,15 @@ class TestFullCheckEdges:
         assert [(v.code, v.path) for v in report.violations] == [
             ("metadata.value_too_long", f"$.metadata.{'k' * 64}"),
             ("metadata.key_too_long", f"$.metadata.{'x' * 65}"),
+        ]
+
+    @pytest.mark.parametrize("profile", ["openai", "strict"])
+    def test_24_hours_written_otherwise_is_not_24h(self, profile: str) -> None:
+        """A window of 24 hours written other than '24h' ('024h') is still one OpenAI does
+        not accept, though the deadline it implies is right."""
+        report = validate(_with(_BASE, {"completion_window": "024h"}), profile=profile)
+        assert [(v.code, v.path) for v in report.violations] == [
+            ("window.unknown", "$.completion_window")
         ]
 
     def test_zero_tokens_beside_negative_ones(self) -> None:
