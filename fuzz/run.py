@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 import test_fuzz as suite  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from records import hand_changed_batches  # noqa: E402
 
 import batchfsm  # noqa: E402
 
+from records import hand_changed_batches  # noqa: E402
 from wire import json_values  # noqa: E402
 
 QUIET = settings(

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 
 FIXTURE_PER_TEST = settings(
     suppress_health_check=[
-        *settings.default.suppress_health_check,
+        *settings().suppress_health_check,
         HealthCheck.function_scoped_fixture,
     ]
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -359,7 +360,7 @@ class TestStrictTypes:
         key = data.draw(
             st.sampled_from(sorted(set(wire) - {"metadata", "errors", "usage", "request_counts"}))
         )
-        bad = data.draw(st.sampled_from([[], {}, True, 1.5, "x", None]))
+        bad: Any = data.draw(st.sampled_from([[], {}, True, 1.5, "x", None]))
         string_keys = {"id", "object", "endpoint", "input_file_id", "completion_window", "model"}
         string_keys |= {"output_file_id", "error_file_id", "status"}
         assume(not (key in string_keys and isinstance(bad, str)))
@@ -480,7 +481,11 @@ class TestMalformedInput:
     @given(json_values)
     def test_arbitrary_json_gives_a_record_or_payload_error(self, value: Any) -> None:
         """Whatever JSON value arrives, loads and structure raise only PayloadError."""
-        for call in (lambda: batchfsm.loads(json.dumps(value)), lambda: batchfsm.structure(value)):
+        calls: list[Callable[[], Batch]] = [
+            lambda: batchfsm.loads(json.dumps(value)),
+            lambda: batchfsm.structure(value),
+        ]
+        for call in calls:
             with pytest.raises(PayloadError):
                 call()
 
@@ -525,7 +530,7 @@ class TestProfiles:
         key = data.draw(st.sampled_from(sorted(wire)))
         broken = {**wire, key: data.draw(json_values)}
         for payload in (wire, broken):
-            answers = []
+            answers: list[Any] = []
             for profile in ("openai", "strict"):
                 try:
                     answers.append(batchfsm.structure(payload, profile=profile))
@@ -592,7 +597,8 @@ class TestEdges:
         """A hook failing in a way nobody foresaw is reported as `field.invalid` at the path
         cattrs noted, not raised."""
         problem = RuntimeError("boom")
-        problem.__notes__ = [AttributeValidationNote("Structuring Batch @ model", "model", str)]
+        note = AttributeValidationNote("Structuring Batch @ model", "model", str)
+        problem.__notes__ = [note]  # type: ignore[attr-defined]  # Python 3.10 has no notes
         group = ClassValidationError("While structuring Batch", [problem], Batch)
         assert _violations(group) == [Violation("field.invalid", "$.model", "RuntimeError: boom")]
 

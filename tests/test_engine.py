@@ -840,25 +840,27 @@ class TestMoreArguments:
         lifecycle2, other = batch_in(Status.VALIDATING)
         other.request_counts = None
         lifecycle2.start(other, total=5)
-        assert batch.request_counts.extra is not other.request_counts.extra  # type: ignore[union-attr]
+        assert batch.request_counts is not None
+        assert other.request_counts is not None
+        assert batch.request_counts.extra is not other.request_counts.extra
 
     def test_sweep_skips_a_batch_whose_expiry_is_refused(self) -> None:
         """expire_overdue leaves out a batch whose expiry a hook refused, rolled back, and
         goes on with the next."""
         clock = Clock(0)
         lifecycle = Lifecycle(clock)
-        batch = lifecycle.create(input_file_id="f", endpoint="/v1/x")
+        refused = lifecycle.create(input_file_id="f", endpoint="/v1/x")
         other = lifecycle.create(input_file_id="f", endpoint="/v1/x")
-        lifecycle.start(batch)
+        lifecycle.start(refused)
         lifecycle.start(other)
 
         @lifecycle.on_transition
-        def refuse(changed: Batch, event: str, source: Status | None, dest: Status) -> None:
-            if event == "expire" and changed is batch:
+        def refuse(batch: Batch, event: str, source: Status | None, dest: Status) -> None:
+            if event == "expire" and batch is refused:
                 raise RuntimeError("store unavailable")
 
-        assert lifecycle.expire_overdue([batch, other], now=10**6) == [other]
-        assert batch.status is Status.IN_PROGRESS
+        assert lifecycle.expire_overdue([refused, other], now=10**6) == [other]
+        assert refused.status is Status.IN_PROGRESS
 
     @pytest.mark.parametrize("event", ["start", "cancel", "fail"])
     def test_a_stamp_set_by_hand_to_a_string_is_refused_unchanged(self, event: str) -> None:
@@ -1300,9 +1302,13 @@ def test_events_on_other_batches_do_not_wait() -> None:
     holder.start()
     assert held.wait(10)
     done: list[Batch] = []
-    worker = threading.Thread(
-        target=lambda: [done.append(b) for b in others if not lifecycle.start(b)]
-    )
+
+    def start_others() -> None:
+        for batch in others:
+            lifecycle.start(batch)
+            done.append(batch)
+
+    worker = threading.Thread(target=start_others)
     worker.start()
     worker.join(5)
     finished = len(done)

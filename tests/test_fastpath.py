@@ -8,7 +8,6 @@ from typing import Any
 import attrs
 import pytest
 from cattrs.errors import BaseValidationError
-from fresh import FIXTURE_PER_TEST
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -19,6 +18,7 @@ from batchfsm._codec import _make_converter, _violations
 from batchfsm._fastpath import MISS, _Source, decoder
 from batchfsm._strict import Invalid, exact, exact_pass
 
+from fresh import FIXTURE_PER_TEST
 from wire import json_values, wire_batches
 
 DECODERS = {"openai": decoder(), "compat": decoder(nullable_endpoint=True)}

@@ -20,13 +20,13 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
-from records import hand_changed_batches
 
 import batchfsm
 from batchfsm import Batch, BatchfsmError, PayloadError, Report
 from batchfsm import strategies as bst
 from batchfsm._cli import main
 
+from records import hand_changed_batches
 from wire import json_values, wire_batches
 
 PROFILES = st.sampled_from(batchfsm.PROFILES)
@@ -45,7 +45,8 @@ def mutated_payloads(draw: st.DrawFn) -> dict[str, Any]:
         target = payload
         # Now and then go one level down, into request_counts, usage, errors or metadata.
         nested = [k for k, v in payload.items() if isinstance(v, dict) and v]
-        if nested and draw(st.booleans()):
+        go_down = draw(st.booleans())
+        if nested and go_down:
             target = payload[draw(st.sampled_from(sorted(nested)))]
         key = draw(st.sampled_from(sorted(target))) if target else "id"
         action = draw(st.sampled_from(["replace", "delete", "rename", "nest", "extreme"]))
@@ -189,12 +190,13 @@ class TestDriving:
         """Every event, the progress call and the sweep answer any record, however it was
         changed by hand, by acting or with a BatchfsmError."""
         lifecycle = batchfsm.Lifecycle(lambda: 1_800_000_000)
-        arguments = {
+        by_event: dict[str, dict[str, Any]] = {
             "start": {"total": data.draw(st.integers(0, 5))},
             "fail": {"errors": [batchfsm.BatchError(code="x")]},
             "complete": {"output_file_id": "file-out", "error_file_id": "file-err"},
             "record_progress": {"completed": data.draw(st.integers(0, 2))},
-        }.get(event, {})
+        }
+        arguments = by_event.get(event, {})
         try:
             if event == "sweep":
                 lifecycle.expire_overdue([batch])

@@ -97,7 +97,7 @@ class TestBatch:
     def test_keyword_only(self) -> None:
         """Fields are keyword-only: 22 positional values would be unreadable."""
         with pytest.raises(TypeError):
-            Batch("batch_1")  # type: ignore[misc]
+            Batch("batch_1")  # type: ignore[call-arg]
 
     def test_nested_defaults(self) -> None:
         """Nested records default to the canonical empty values."""

@@ -155,7 +155,7 @@ class TestDiscover:
             onerror(PermissionError(13, "Permission denied", str(top / "secret")))
             return iter(())
 
-        monkeypatch.setattr(_sources.os, "walk", failing_walk)
+        monkeypatch.setattr(os, "walk", failing_walk)  # the module _sources walks with
         assert list(discover([str(tmp_path)])) == [
             Unreadable(str(tmp_path / "secret"), "Permission denied")
         ]

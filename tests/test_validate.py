@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fresh import FIXTURE_PER_TEST
 from hypothesis import given
 from hypothesis import strategies as st
-from records import hand_changed_batches
 
 import batchfsm
 from batchfsm import EVENTS, ArgumentError, Lifecycle, Severity, Status
@@ -29,7 +27,9 @@ from batchfsm._validate import (
     validate,
 )
 
+from fresh import FIXTURE_PER_TEST
 from paths import Clock, fire
+from records import hand_changed_batches
 from wire import json_values, wire_batches
 
 ROOT = Path(__file__).parent.parent
@@ -277,10 +277,10 @@ class TestReport:
             ("created_at", "soon", "$.created_at", "field.type"),
             (
                 "request_counts",
-                batchfsm.RequestCounts(total="3"),
+                batchfsm.RequestCounts(total="3"),  # type: ignore[arg-type]
                 "$.request_counts.total",
                 "field.type",
-            ),  # type: ignore[arg-type]
+            ),
             ("metadata", {"k": 1}, "$.metadata.k", "field.type"),
             ("status", "completed", "$.status", "encode.unsupported"),
         ],
@@ -794,7 +794,7 @@ class TestHistoryEdges:
     def test_not_a_sequence(self) -> None:
         """A single payload instead of a list of them is an ArgumentError about snapshots."""
         with pytest.raises(ArgumentError) as info:
-            check_history(_BASE)  # type: ignore[arg-type]
+            check_history(_BASE)
         assert (info.value.argument, info.value.reason) == (
             "snapshots",
             "expected a sequence of payloads, got dict",
