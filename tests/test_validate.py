@@ -671,12 +671,12 @@ class TestFullCheckEdges:
         ]
 
     @pytest.mark.parametrize("profile", ["openai", "strict"])
-    def test_24_hours_written_otherwise_is_not_24h(self, profile: str) -> None:
-        """A window of 24 hours written other than '24h' ('024h') is still one OpenAI does
-        not accept, though the deadline it implies is right."""
+    def test_24_hours_written_otherwise_is_no_window(self, profile: str) -> None:
+        """'024h' is not how a window is written: an unknown window, an error under every
+        profile (no deadline can be read from it)."""
         report = validate(_with(_BASE, {"completion_window": "024h"}), profile=profile)
-        assert [(v.code, v.path) for v in report.violations] == [
-            ("window.unknown", "$.completion_window")
+        assert [(v.code, v.path, v.severity) for v in report.violations] == [
+            ("window.unknown", "$.completion_window", Severity.ERROR)
         ]
 
     def test_zero_tokens_beside_negative_ones(self) -> None:
