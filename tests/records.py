@@ -1,7 +1,7 @@
 """Records changed by hand: attributes of driven batches set to anything at all.
 
 `Batch` and its nested records have no validators (they would tax every decode), so a
-caller can put any value anywhere; the encoders and `validate` must still answer.
+caller can put any value anywhere; the encoders, `validate` and the engine must still answer.
 """
 
 from __future__ import annotations
