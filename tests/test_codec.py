@@ -17,7 +17,7 @@ import batchfsm
 from batchfsm import ArgumentError, Batch, PayloadError, Status, Violation
 from batchfsm._codec import _violations
 
-from wire import STAMP_KEYS, json_values, wire_batches
+from wire import STAMP_KEYS, json_values, minimal_payload, wire_batches
 
 PAYLOADS = Path(__file__).parent / "payloads"
 CANONICAL = (
@@ -116,7 +116,7 @@ class TestRoundTrip:
         """Unknown keys called extra, omitted or normalizations, at any level, are unknown
         keys like any other: kept and written back, never read into the record's own."""
         wire = {
-            **_minimal(),
+            **minimal_payload(),
             "extra": {"a": 1},
             "omitted": ["model"],
             "normalizations": 3,
@@ -135,7 +135,7 @@ class TestRoundTrip:
 
     def test_absent_key_given_a_value_is_written(self) -> None:
         """An optional key the source omitted is written once the record gives it a value."""
-        wire = _minimal()
+        wire = minimal_payload()
         batch = batchfsm.structure(wire)
         assert "in_progress_at" in batch.omitted
         assert "in_progress_at" not in batchfsm.unstructure(batch)
@@ -144,14 +144,14 @@ class TestRoundTrip:
 
     def test_null_stays_null(self) -> None:
         """A key sent as null comes back as null, not absent."""
-        wire = {**_minimal(), "model": None, "errors": None}
+        wire = {**minimal_payload(), "model": None, "errors": None}
         assert batchfsm.unstructure(batchfsm.structure(wire)) == wire
 
     @pytest.mark.parametrize("profile", ["openai", "compat"])
     def test_huge_integer_in_unknown_key_stays_exact(self, profile: str) -> None:
         """An integer beyond 64 bits in an unknown key survives exactly (orjson reads a float),
         on the shortcut and on the converter's way (compat)."""
-        text = json.dumps({**_minimal(), "x_big": 2**70 + 1, "x_float": 1e300})
+        text = json.dumps({**minimal_payload(), "x_big": 2**70 + 1, "x_float": 1e300})
         batch = batchfsm.loads(text, profile=profile)
         assert batch.extra["x_big"] == 2**70 + 1
         assert type(batch.extra["x_big"]) is int
@@ -164,7 +164,7 @@ class TestRoundTrip:
     ) -> None:
         """structure() takes integral floats beyond 64 bits in unknown keys as the floats they
         are (Python values need no second, exact decode), valid payload or not."""
-        wire = {**_minimal(), "x": 1e300, "y": [float(2**70)], "z": {"w": -1e19}}
+        wire = {**minimal_payload(), "x": 1e300, "y": [float(2**70)], "z": {"w": -1e19}}
         if broken:
             wire["created_at"] = "soon"
             with pytest.raises(PayloadError) as info:
@@ -187,28 +187,16 @@ class TestRoundTrip:
 
     def test_unstructure_shares_unknown_values(self) -> None:
         """unstructure returns the record's own unknown values (documented: no deep copy)."""
-        batch = batchfsm.structure({**_minimal(), "x": [1]})
+        batch = batchfsm.structure({**minimal_payload(), "x": [1]})
         assert batchfsm.unstructure(batch)["x"] is batch.extra["x"]
 
     def test_structure_does_not_modify_its_input(self) -> None:
         """structure leaves the caller's mapping as it was, under every profile."""
-        wire = {**_minimal(), "status": "Completed", "createdAt": "2024-01-01T00:00:00Z"}
+        wire = {**minimal_payload(), "status": "Completed", "createdAt": "2024-01-01T00:00:00Z"}
         del wire["created_at"]
         before = copy.deepcopy(wire)
         batchfsm.structure(wire, profile="compat")
         assert wire == before
-
-
-def _minimal() -> dict[str, Any]:
-    return {
-        "id": "batch_abc123",
-        "object": "batch",
-        "endpoint": "/v1/chat/completions",
-        "input_file_id": "file-abc123",
-        "completion_window": "24h",
-        "status": "validating",
-        "created_at": 1711471533,
-    }
 
 
 class TestRecordValues:
@@ -236,8 +224,8 @@ class TestRecordValues:
 
     def test_unknown_keys_take_part_in_equality(self) -> None:
         """Records that differ only in an unknown key are not equal: they encode differently."""
-        assert batchfsm.structure({**_minimal(), "x": 1}) != batchfsm.structure(
-            {**_minimal(), "x": 2}
+        assert batchfsm.structure({**minimal_payload(), "x": 1}) != batchfsm.structure(
+            {**minimal_payload(), "x": 2}
         )
 
 
@@ -275,7 +263,7 @@ class TestStrictTypes:
     )
     def test_no_coercion(self, key: str, value: Any, code: str) -> None:
         """A value of the wrong JSON type is an error at its key, never coerced."""
-        error = decode_error(json.dumps({**_minimal(), key: value}))
+        error = decode_error(json.dumps({**minimal_payload(), key: value}))
         assert codes_at(error) == {(f"$.{key}", code)}
 
     @pytest.mark.parametrize(
@@ -311,7 +299,7 @@ class TestStrictTypes:
         self, member: str, value: Any, path: str, code: str
     ) -> None:
         """A wrong type inside a nested object or array is reported at its exact JSONPath."""
-        error = decode_error(json.dumps({**_minimal(), member: value}))
+        error = decode_error(json.dumps({**minimal_payload(), member: value}))
         assert codes_at(error) == {(path, code)}
 
     @pytest.mark.parametrize(
@@ -343,13 +331,13 @@ class TestStrictTypes:
     ) -> None:
         """A broken nested value, null where an object must be included, is reported at its
         path with a message saying what was expected and what came."""
-        error = decode_error({**_minimal(), member: value})
+        error = decode_error({**minimal_payload(), member: value})
         assert (path, message) in [(v.path, v.message) for v in error.violations]
 
     def test_usage_detail_path(self) -> None:
         """A wrong type two objects deep names both levels."""
         usage = {**USAGE, "input_tokens_details": {"cached_tokens": "0"}}
-        error = decode_error(json.dumps({**_minimal(), "usage": usage}))
+        error = decode_error(json.dumps({**minimal_payload(), "usage": usage}))
         assert codes_at(error) == {("$.usage.input_tokens_details.cached_tokens", "field.type")}
 
     @given(wire_batches(unknown=False), st.data())
@@ -377,7 +365,10 @@ class TestStrictTypes:
 
     def test_bool_is_not_an_integer_anywhere(self) -> None:
         """true/false are refused wherever an integer belongs."""
-        wire = {**_minimal(), "request_counts": {"total": True, "completed": False, "failed": 0}}
+        wire = {
+            **minimal_payload(),
+            "request_counts": {"total": True, "completed": False, "failed": 0},
+        }
         error = decode_error(json.dumps(wire))
         assert codes_at(error) == {
             ("$.request_counts.total", "field.type"),
@@ -386,7 +377,7 @@ class TestStrictTypes:
 
     def test_numbers_beyond_64_bits_in_known_fields(self) -> None:
         """Integer literals beyond 64 bits are refused in known fields, with their paths."""
-        text = json.dumps({**_minimal(), "created_at": 2**64 + 1, "expires_at": -(2**70)})
+        text = json.dumps({**minimal_payload(), "created_at": 2**64 + 1, "expires_at": -(2**70)})
         error = decode_error(text)
         assert {v.path for v in error.violations} == {"$.created_at", "$.expires_at"}
         assert all("64" in v.message for v in error.violations)
@@ -442,7 +433,11 @@ class TestMalformedInput:
 
     def test_missing_and_wrong_reported_together(self) -> None:
         """A missing key and a wrong type elsewhere are both reported, not just the first."""
-        wire = {**_minimal(), "created_at": "x", "request_counts": {"total": 1, "completed": 0}}
+        wire = {
+            **minimal_payload(),
+            "created_at": "x",
+            "request_counts": {"total": 1, "completed": 0},
+        }
         del wire["id"]
         error = decode_error(json.dumps(wire))
         assert codes_at(error) == {
@@ -454,7 +449,7 @@ class TestMalformedInput:
 
     def test_error_names_the_batch(self) -> None:
         """PayloadError carries the payload's id and names it in the message."""
-        error = decode_error(json.dumps({**_minimal(), "created_at": "soon"}))
+        error = decode_error(json.dumps({**minimal_payload(), "created_at": "soon"}))
         assert error.batch_id == "batch_abc123"
         assert "'batch_abc123'" in str(error)
         assert "$.created_at" in str(error)
@@ -462,7 +457,7 @@ class TestMalformedInput:
 
     def test_deeply_nested_unknown_value(self) -> None:
         """Nested unknown values are kept; nesting past the parser limit is json.syntax."""
-        shallow = json.dumps({**_minimal(), "x": [[[[{"a": [[1]]}]]]]})
+        shallow = json.dumps({**minimal_payload(), "x": [[[[{"a": [[1]]}]]]]})
         assert batchfsm.loads(shallow).extra["x"] == [[[[{"a": [[1]]}]]]]
         deep = '{"id":"b","x":' + "[" * 5000 + "]" * 5000 + "}"
         assert codes_at(decode_error(deep)) == {("$", "json.syntax")}
@@ -494,7 +489,7 @@ class TestArguments:
     def test_loads_refuses_non_text(self) -> None:
         """loads of a dict is an ArgumentError (a TypeError) naming `data` and the type given."""
         with pytest.raises(ArgumentError) as info:
-            batchfsm.loads(_minimal())  # type: ignore[arg-type]
+            batchfsm.loads(minimal_payload())  # type: ignore[arg-type]
         assert isinstance(info.value, TypeError)
         assert info.value.argument == "data"
         assert info.value.reason == "expected JSON text as bytes or str, got dict"
@@ -517,7 +512,7 @@ class TestArguments:
         """unstructure and dumps of something that is not a Batch are ArgumentErrors naming
         `batch` and the type given."""
         with pytest.raises(ArgumentError) as info:
-            call(_minimal())
+            call(minimal_payload())
         assert info.value.argument == "batch"
         assert info.value.reason == "expected a Batch, got dict"
 
@@ -547,7 +542,7 @@ class TestProfiles:
 class TestEncoding:
     def test_dumps_of_unencodable_value(self) -> None:
         """A value with no JSON form, set by hand, is a PayloadError from dumps."""
-        batch = batchfsm.structure(_minimal())
+        batch = batchfsm.structure(minimal_payload())
         batch.extra = {"x": {1, 2}}
         with pytest.raises(PayloadError) as info:
             batchfsm.dumps(batch)
@@ -555,14 +550,14 @@ class TestEncoding:
 
     def test_dumps_is_compact_text(self) -> None:
         """dumps returns str without insignificant whitespace."""
-        text = batchfsm.dumps(batchfsm.structure(_minimal()))
+        text = batchfsm.dumps(batchfsm.structure(minimal_payload()))
         assert isinstance(text, str)
         assert ": " not in text
         assert ", " not in text
 
     def test_status_is_written_as_its_wire_string(self) -> None:
         """The status enum is written as its plain value."""
-        batch = batchfsm.structure(_minimal())
+        batch = batchfsm.structure(minimal_payload())
         assert type(batchfsm.unstructure(batch)["status"]) is str
         assert '"status":"validating"' in batchfsm.dumps(batch)
 
@@ -587,7 +582,7 @@ class TestEdges:
         from types import MappingProxyType
 
         wire = {
-            **_minimal(),
+            **minimal_payload(),
             "request_counts": MappingProxyType({"total": 1, "completed": 0, "failed": 0}),
         }
         batch = batchfsm.structure(MappingProxyType(wire))
@@ -605,19 +600,23 @@ class TestEdges:
     def test_tuples_are_arrays(self) -> None:
         """Python tuples are arrays to structure(), as lists are."""
         errors = {"object": "list", "data": ({"code": "x"},)}
-        batch = batchfsm.structure({**_minimal(), "errors": errors})
+        batch = batchfsm.structure({**minimal_payload(), "errors": errors})
         assert batchfsm.unstructure(batch)["errors"]["data"] == [{"code": "x"}]
 
     def test_non_json_python_value_is_named(self) -> None:
         """A Python value with no JSON type is described by its type name."""
-        error = decode_error({**_minimal(), "id": {1, 2}})
+        error = decode_error({**minimal_payload(), "id": {1, 2}})
         assert "got set" in error.violations[0].message
 
     def test_exact_pass_on_deep_nesting(self) -> None:
         """A huge integer beside deep nesting: kept exactly, or (where the stdlib reader's
         depth limit is lower than orjson's, as before Python 3.13) a json.syntax error."""
         deep = "[" * 1010 + "]" * 1010
-        text = json.dumps({**_minimal(), "x_big": 2**70}).rstrip("}") + f', "x_deep": {deep}' + "}"
+        text = (
+            json.dumps({**minimal_payload(), "x_big": 2**70}).rstrip("}")
+            + f', "x_deep": {deep}'
+            + "}"
+        )
         try:
             json.loads(deep)
         except RecursionError:
@@ -627,7 +626,7 @@ class TestEdges:
 
     def test_stdlib_encoder_failure(self) -> None:
         """A batch needing the exact encoder and holding a non-JSON value is a PayloadError."""
-        batch = batchfsm.structure(_minimal())
+        batch = batchfsm.structure(minimal_payload())
         batch.extra = {"a": 2**70, "b": {1}}
         with pytest.raises(PayloadError) as info:
             batchfsm.dumps(batch)

@@ -14,26 +14,12 @@ import batchfsm
 from batchfsm import PayloadError, Severity, Status
 from batchfsm._compat import COMPAT_CODES
 
-from wire import wire_batches
+from wire import minimal_payload, wire_batches
 
 PAYLOADS = Path(__file__).parent / "payloads"
 
 # Every test here runs on both of the codec's paths (see `codec_path` in conftest.py).
 pytestmark = pytest.mark.usefixtures("codec_path")
-
-
-def _minimal(**changes: Any) -> dict[str, Any]:
-    wire: dict[str, Any] = {
-        "id": "batch_abc123",
-        "object": "batch",
-        "endpoint": "/v1/chat/completions",
-        "input_file_id": "file-abc123",
-        "completion_window": "24h",
-        "status": "validating",
-        "created_at": 1711471533,
-    }
-    wire.update(changes)
-    return wire
 
 
 def notes(batch: batchfsm.Batch) -> set[tuple[str, str]]:
@@ -54,14 +40,14 @@ class TestQuirks:
     )
     def test_status_casing(self, status: str, expected: Status) -> None:
         """Capitalised, upper-case and CamelCase statuses read as the canonical one."""
-        batch = batchfsm.structure(_minimal(status=status), profile="compat")
+        batch = batchfsm.structure(minimal_payload(status=status), profile="compat")
         assert batch.status is expected
         assert notes(batch) == {("$.status", "compat.status_case")}
 
     def test_unknown_status_still_refused(self) -> None:
         """compat does not invent statuses: an unknown one is still an error."""
         with pytest.raises(PayloadError) as info:
-            batchfsm.structure(_minimal(status="Done"), profile="compat")
+            batchfsm.structure(minimal_payload(status="Done"), profile="compat")
         assert [(v.path, v.code) for v in info.value.violations] == [("$.status", "status.unknown")]
 
     @pytest.mark.parametrize(
@@ -77,7 +63,9 @@ class TestQuirks:
     )
     def test_iso_timestamps(self, text: str, seconds: int) -> None:
         """ISO-8601 times (fractions, offsets, nanoseconds) read as the second they fall in."""
-        batch = batchfsm.structure(_minimal(created_at=text, in_progress_at=text), profile="compat")
+        batch = batchfsm.structure(
+            minimal_payload(created_at=text, in_progress_at=text), profile="compat"
+        )
         assert batch.created_at == seconds
         assert batch.in_progress_at == seconds
         assert notes(batch) == {
@@ -88,7 +76,7 @@ class TestQuirks:
     @given(st.integers(0, 2**40))
     def test_numeric_string_timestamps(self, seconds: int) -> None:
         """A timestamp written as a numeric string reads as that integer."""
-        batch = batchfsm.structure(_minimal(created_at=str(seconds)), profile="compat")
+        batch = batchfsm.structure(minimal_payload(created_at=str(seconds)), profile="compat")
         assert batch.created_at == seconds
         assert notes(batch) == {("$.created_at", "compat.timestamp_string")}
 
@@ -98,12 +86,14 @@ class TestQuirks:
     def test_unreadable_timestamp_strings_are_errors(self, text: str) -> None:
         """A string that is neither ISO-8601 nor numeric stays an error under compat."""
         with pytest.raises(PayloadError) as info:
-            batchfsm.structure(_minimal(created_at=text), profile="compat")
+            batchfsm.structure(minimal_payload(created_at=text), profile="compat")
         assert [v.path for v in info.value.violations] == ["$.created_at"]
 
     def test_empty_file_ids(self) -> None:
         """ "" as output/error file id reads as null."""
-        batch = batchfsm.structure(_minimal(output_file_id="", error_file_id=""), profile="compat")
+        batch = batchfsm.structure(
+            minimal_payload(output_file_id="", error_file_id=""), profile="compat"
+        )
         assert batch.output_file_id is None
         assert batch.error_file_id is None
         assert notes(batch) == {
@@ -130,13 +120,13 @@ class TestQuirks:
         """compat normalises only the listed quirks: other broken timestamps and file ids are
         refused with the codes openai uses, at their paths."""
         with pytest.raises(PayloadError) as info:
-            batchfsm.structure(_minimal(**{key: value}), profile="compat")
+            batchfsm.structure(minimal_payload(**{key: value}), profile="compat")
         assert [(v.path, v.code) for v in info.value.violations] == [(f"$.{key}", code)]
 
     def test_null_request_counts(self) -> None:
         """Null request-count members read as 0."""
         counts = {"total": None, "completed": None, "failed": 2}
-        batch = batchfsm.structure(_minimal(request_counts=counts), profile="compat")
+        batch = batchfsm.structure(minimal_payload(request_counts=counts), profile="compat")
         assert batch.request_counts == batchfsm.RequestCounts(total=0, completed=0, failed=2)
         assert notes(batch) == {
             ("$.request_counts.total", "compat.count_null"),
@@ -145,14 +135,14 @@ class TestQuirks:
 
     def test_null_endpoint(self) -> None:
         """A null endpoint is accepted and noted."""
-        batch = batchfsm.structure(_minimal(endpoint=None), profile="compat")
+        batch = batchfsm.structure(minimal_payload(endpoint=None), profile="compat")
         assert batch.endpoint is None
         assert notes(batch) == {("$.endpoint", "compat.endpoint_null")}
         assert batchfsm.unstructure(batch)["endpoint"] is None
 
     def test_missing_endpoint_stays_missing(self) -> None:
         """A missing endpoint is accepted, noted, and not written back while unset."""
-        wire = _minimal()
+        wire = minimal_payload()
         del wire["endpoint"]
         batch = batchfsm.structure(wire, profile="compat")
         assert batch.endpoint is None
@@ -190,14 +180,14 @@ class TestQuirks:
 
     def test_camel_case_does_not_override_snake_case(self) -> None:
         """With both spellings present, snake_case wins and the other is kept as unknown."""
-        batch = batchfsm.structure(_minimal(createdAt=5), profile="compat")
+        batch = batchfsm.structure(minimal_payload(createdAt=5), profile="compat")
         assert batch.created_at == 1711471533
         assert batch.extra == {"createdAt": 5}
         assert notes(batch) == set()
 
     def test_openai_rejects_every_quirk(self) -> None:
         """Each quirk that compat normalises is an error under openai."""
-        wire = _minimal(
+        wire = minimal_payload(
             status="Validating",
             created_at="2024-07-19T17:13:57Z",
             output_file_id="",
@@ -267,8 +257,8 @@ def test_canonical_payloads_are_untouched(wire: dict[str, Any]) -> None:
 
 def test_normalisations_do_not_affect_equality() -> None:
     """A normalised record equals the canonical one: normalizations is provenance, not value."""
-    quirky = batchfsm.structure(_minimal(status="VALIDATING"), profile="compat")
-    assert quirky == batchfsm.structure(_minimal())
+    quirky = batchfsm.structure(minimal_payload(status="VALIDATING"), profile="compat")
+    assert quirky == batchfsm.structure(minimal_payload())
 
 
 def test_compat_of_a_non_object() -> None:
@@ -284,4 +274,4 @@ def test_compat_of_a_non_object() -> None:
 def test_impossible_iso_times_stay_errors(text: str) -> None:
     """An ISO-looking time with an impossible field is not normalised."""
     with pytest.raises(PayloadError):
-        batchfsm.structure(_minimal(created_at=text), profile="compat")
+        batchfsm.structure(minimal_payload(created_at=text), profile="compat")

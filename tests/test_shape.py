@@ -18,22 +18,14 @@ from batchfsm._record import InputTokensDetails, OutputTokensDetails
 from batchfsm._shape import _misfit
 from batchfsm.strategies import batches
 
+from wire import minimal_payload
+
 # Every test here runs on both of the codec's paths (see `codec_path` in conftest.py).
 pytestmark = pytest.mark.usefixtures("codec_path")
 
 
 def _batch() -> Batch:
-    return batchfsm.structure(
-        {
-            "id": "batch_1",
-            "object": "batch",
-            "endpoint": "/v1/responses",
-            "input_file_id": "file-1",
-            "completion_window": "24h",
-            "status": "validating",
-            "created_at": 1,
-        }
-    )
+    return batchfsm.structure(minimal_payload(id="batch_1"))
 
 
 def _usage(**changes: Any) -> Usage:

@@ -11,6 +11,21 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+
+def minimal_payload(**changes: Any) -> dict[str, Any]:
+    """A valid payload with only the required keys (a batch just created), with `changes`."""
+    return {
+        "id": "batch_abc123",
+        "object": "batch",
+        "endpoint": "/v1/chat/completions",
+        "input_file_id": "file-abc123",
+        "completion_window": "24h",
+        "status": "validating",
+        "created_at": 1711471533,
+        **changes,
+    }
+
+
 INT64 = st.integers(-(2**63), 2**63 - 1)
 STAMP = st.integers(0, 2**63 - 1)
 STATUSES = (
