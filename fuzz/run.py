@@ -36,8 +36,6 @@ import test_fuzz as suite  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-import batchfsm  # noqa: E402
-
 from records import hand_changed_batches  # noqa: E402
 from wire import json_values  # noqa: E402
 
@@ -46,87 +44,81 @@ QUIET = settings(
 )
 
 
-@QUIET
-@given(suite.arbitrary_bytes | suite.arbitrary_text, suite.PROFILES)
-def loads_text(data: Any, profile: str) -> None:
-    suite.TestDecoding.test_loads.hypothesis.inner_test(None, data, profile)  # type: ignore[attr-defined]
+def target(name: str, test: Any, *strategies: st.SearchStrategy[Any]) -> Callable[..., None]:
+    """A fuzz target named `name`: the body of the suite's property `test`, run on one input
+    drawn from `strategies` per call of its ``fuzz_one_input``."""
+    body = test.hypothesis.inner_test
+
+    @QUIET
+    @given(st.tuples(*strategies))
+    def run(arguments: tuple[Any, ...]) -> None:
+        body(None, *arguments)
+
+    run.__name__ = run.__qualname__ = name
+    return run
 
 
-@QUIET
-@given(suite.mutated_text(), suite.PROFILES)
-def loads_mutated(data: Any, profile: str) -> None:
-    suite.TestDecoding.test_loads.hypothesis.inner_test(None, data, profile)  # type: ignore[attr-defined]
-
-
-@QUIET
-@given(suite.arbitrary_bytes | suite.arbitrary_text, suite.PROFILES)
-def validate_text(data: Any, profile: str) -> None:
-    suite.TestValidating.test_validate_never_raises.hypothesis.inner_test(None, data, profile)  # type: ignore[attr-defined]
-
-
-@QUIET
-@given(json_values, suite.PROFILES)
-def structure_json(value: Any, profile: str) -> None:
-    suite.TestDecoding.test_structure.hypothesis.inner_test(None, value, profile)  # type: ignore[attr-defined]
-
-
-@QUIET
-@given(suite.any_value, suite.PROFILES)
-def structure_values(value: Any, profile: str) -> None:
-    suite.TestDecoding.test_structure.hypothesis.inner_test(None, value, profile)  # type: ignore[attr-defined]
-
-
-@QUIET
-@given(suite.any_text | suite.any_value, suite.PROFILES)
-def validate_anything(data: Any, profile: str) -> None:
-    suite.TestValidating.test_validate_never_raises.hypothesis.inner_test(None, data, profile)  # type: ignore[attr-defined]
-
-
-@QUIET
-@given(st.lists(suite.any_text | suite.mutated_payloads(), max_size=4), suite.PROFILES)
-def history(snapshots: list[Any], profile: str) -> None:
-    suite.TestValidating.test_check_history_never_raises.hypothesis.inner_test(  # type: ignore[attr-defined]
-        None, snapshots, profile
-    )
-
-
-@QUIET
-@given(st.lists(suite.any_text, min_size=1, max_size=3), st.booleans(), st.booleans())
-def command(documents: list[Any], history: bool, lines: bool) -> None:
-    suite.TestCommand.test_validate_command.hypothesis.inner_test(  # type: ignore[attr-defined]
-        None, documents, history, lines
-    )
-
-
-@QUIET
-@given(hand_changed_batches())
-def encode_hand_set(batch: Any) -> None:
-    suite.TestEncoding.test_encoders_never_crash.hypothesis.inner_test(None, batch)  # type: ignore[attr-defined]
-
-
-@QUIET
-@given(
-    hand_changed_batches(),
-    st.sampled_from([*batchfsm.EVENTS, "record_progress", "allowed_events", "sweep"]),
-    st.data(),
-)
-def drive_hand_set(batch: Any, event: str, data: Any) -> None:
-    suite.TestDriving.test_events_never_crash.hypothesis.inner_test(None, batch, event, data)  # type: ignore[attr-defined]
-
+texts = suite.arbitrary_bytes | suite.arbitrary_text
+profiles = suite.PROFILES
 
 # (target, share of the inputs). Inputs built from mutated payloads cost 10-30 ms each (the
 # engine drives each valid batch first), arbitrary bytes and values well under 1 ms.
 TARGETS: list[tuple[Callable[..., None], float]] = [
-    (loads_text, 0.49),
-    (validate_text, 0.27),
-    (structure_json, 0.15),
-    (validate_anything, 0.03),
-    (loads_mutated, 0.01),
-    (structure_values, 0.01),
-    (history, 0.01),
-    (command, 0.01),
-    (encode_hand_set, 0.01),
-    (drive_hand_set, 0.01),
+    (target("loads_text", suite.TestDecoding.test_loads, texts, profiles), 0.49),
+    (
+        target("validate_text", suite.TestValidating.test_validate_never_raises, texts, profiles),
+        0.27,
+    ),
+    (target("structure_json", suite.TestDecoding.test_structure, json_values, profiles), 0.15),
+    (
+        target(
+            "validate_anything",
+            suite.TestValidating.test_validate_never_raises,
+            suite.any_text | suite.any_value,
+            profiles,
+        ),
+        0.03,
+    ),
+    (target("loads_mutated", suite.TestDecoding.test_loads, suite.mutated_text(), profiles), 0.01),
+    (
+        target("structure_values", suite.TestDecoding.test_structure, suite.any_value, profiles),
+        0.01,
+    ),
+    (
+        target(
+            "history",
+            suite.TestValidating.test_check_history_never_raises,
+            st.lists(suite.any_text | suite.mutated_payloads(), max_size=4),
+            profiles,
+        ),
+        0.01,
+    ),
+    (
+        target(
+            "command",
+            suite.TestCommand.test_validate_command,
+            st.lists(suite.any_text, min_size=1, max_size=3),
+            st.booleans(),
+            st.booleans(),
+        ),
+        0.01,
+    ),
+    (
+        target(
+            "encode_hand_set", suite.TestEncoding.test_encoders_never_crash, hand_changed_batches()
+        ),
+        0.01,
+    ),
+    (
+        target(
+            "drive_hand_set",
+            suite.TestDriving.test_events_never_crash,
+            hand_changed_batches(),
+            suite.DRIVER_CALLS,
+            st.data(),
+        ),
+        0.01,
+    ),
 ]
 
 

@@ -180,12 +180,12 @@ class TestEncoding:
             assert refused in ([], ["encode.unsupported"])
 
 
+# What a scheduler calls on a batch: the events, the progress call, the query and the sweep.
+DRIVER_CALLS = st.sampled_from([*batchfsm.EVENTS, "record_progress", "allowed_events", "sweep"])
+
+
 class TestDriving:
-    @given(
-        hand_changed_batches(),
-        st.sampled_from([*batchfsm.EVENTS, "record_progress", "allowed_events", "sweep"]),
-        st.data(),
-    )
+    @given(hand_changed_batches(), DRIVER_CALLS, st.data())
     def test_events_never_crash(self, batch: Batch, event: str, data: st.DataObject) -> None:
         """Every event, the progress call and the sweep answer any record, however it was
         changed by hand, by acting or with a BatchfsmError."""
