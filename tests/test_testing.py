@@ -1,59 +1,171 @@
-"""The ready state machine, run as our own test and subclassed with a system under test."""
+"""batchfsm.testing: the clock, and the ready state machine, run as our own test and
+subclassed with a system under test."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from typing import Any
+
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from batchfsm import Batch, Status
-from batchfsm.testing import BatchLifecycleMachine
+import batchfsm.testing
+from batchfsm import ArgumentError, Batch, Event, Lifecycle, Profile, Status, TransitionError
+from batchfsm.testing import BatchLifecycleMachine, ManualClock
+
+
+class TestManualClock:
+    def test_reads_what_it_is_set_to(self) -> None:
+        """The clock reads `now`, as set at creation or by hand; the default is late 2023."""
+        clock = ManualClock(5)
+        assert (clock(), clock.now) == (5, 5)
+        clock.now = 9
+        assert clock() == 9
+        assert ManualClock()() == 1_700_000_000
+
+    def test_advance(self) -> None:
+        """advance moves the clock on (or back) and returns the new reading."""
+        clock = ManualClock(100)
+        assert clock.advance(30) == 130
+        assert clock.advance(-50) == 80
+        assert clock() == 80
+
+    def test_advance_stops_at_zero(self) -> None:
+        """Moving back past the epoch stops at 0: a clock never reads a negative time."""
+        clock = ManualClock(10)
+        assert clock.advance(-11) == 0
+        assert clock() == 0
+
+    @pytest.mark.parametrize("value", [-1, 1.5, "1", None, True])
+    def test_refuses_what_is_not_unix_seconds(self, value: Any) -> None:
+        """A start that is not non-negative int seconds is an ArgumentError."""
+        with pytest.raises(ArgumentError):
+            ManualClock(value)
+
+    @pytest.mark.parametrize("seconds", [1.5, "1", None, True])
+    def test_advance_refuses_what_is_not_seconds(self, seconds: Any) -> None:
+        """A step that is not int seconds is an ArgumentError, and the clock stays."""
+        clock = ManualClock(10)
+        with pytest.raises(ArgumentError):
+            clock.advance(seconds)
+        assert clock() == 10
+
+    def test_drives_an_engine(self) -> None:
+        """The engine stamps each event with the clock's reading."""
+        clock = ManualClock(1_000)
+        lifecycle = Lifecycle(clock)
+        batch = lifecycle.create(input_file_id="file-in", endpoint="/v1/chat/completions")
+        clock.advance(60)
+        lifecycle.start(batch)
+        assert (batch.created_at, batch.in_progress_at) == (1_000, 1_060)
+
+
+class TestLazyImport:
+    def test_clock_without_hypothesis(self) -> None:
+        """Importing batchfsm.testing for its clock imports no Hypothesis; the machine
+        brings it in on first use."""
+        code = (
+            "import sys\n"
+            "from batchfsm.testing import ManualClock\n"
+            "clock = ManualClock(5)\n"
+            "clock.advance(3)\n"
+            "print(clock(), 'hypothesis' in sys.modules)\n"
+            "import batchfsm.testing as t\n"
+            "print(t.BatchLifecycleMachine.__name__, 'hypothesis' in sys.modules)\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.split() == ["8", "False", "BatchLifecycleMachine", "True"]
+
+    def test_unknown_name(self) -> None:
+        """Other names are an AttributeError, as from any module; dir lists the machine."""
+        with pytest.raises(AttributeError):
+            batchfsm.testing.Nothing  # noqa: B018
+        assert {"BatchLifecycleMachine", "ManualClock"} <= set(dir(batchfsm.testing))
+
+
+_QUICK = settings(max_examples=40, stateful_step_count=30, deadline=None)
+# A run that must fail need not shrink its failure.
+_UNSHRUNK = settings(_QUICK, max_examples=200, phases=[Phase.generate])
 
 TestLifecycle = BatchLifecycleMachine.TestCase
-TestLifecycle.settings = settings(max_examples=50, stateful_step_count=30, deadline=None)
+TestLifecycle.settings = _QUICK
 
 
 class StrictMachine(BatchLifecycleMachine):
-    profile = "strict"
+    profile = Profile.STRICT
 
 
 TestStrictLifecycle = StrictMachine.TestCase
-TestStrictLifecycle.settings = settings(max_examples=30, stateful_step_count=30, deadline=None)
+TestStrictLifecycle.settings = settings(_QUICK, max_examples=25)
+
+
+class CompatMachine(BatchLifecycleMachine):
+    profile = "compat"
+
+
+TestCompatLifecycle = CompatMachine.TestCase
+TestCompatLifecycle.settings = settings(_QUICK, max_examples=15)
 
 
 class Mirror(BatchLifecycleMachine):
     """A toy system under test: it keeps the status of each accepted event."""
 
     def __init__(self) -> None:
-        self.seen: list[str] = []
+        self.seen: list[Event] = []
         self.status: Status | None = None
         super().__init__()
 
-    def apply_to_system(self, event: str, batch: Batch, *, accepted: bool) -> None:
+    def apply_to_system(self, event: Event, batch: Batch, *, accepted: bool) -> None:
         self.seen.append(event)
         if accepted:
             self.status = batch.status
 
     def check_system(self, batch: Batch) -> None:
         assert self.status is batch.status
+        assert all(type(event) is Event for event in self.seen)
 
 
 TestMirror = Mirror.TestCase
-TestMirror.settings = settings(max_examples=20, stateful_step_count=20, deadline=None)
+TestMirror.settings = settings(_QUICK, max_examples=20)
 
 
 class Broken(Mirror):
     """A system with a bug: it thinks cancelling is instant."""
 
-    def apply_to_system(self, event: str, batch: Batch, *, accepted: bool) -> None:
+    def apply_to_system(self, event: Event, batch: Batch, *, accepted: bool) -> None:
         super().apply_to_system(event, batch, accepted=accepted)
-        if accepted and event == "cancel":
+        if accepted and event is Event.CANCEL:
             self.status = Status.CANCELLED
 
 
-def test_harness_finds_a_broken_system() -> None:
-    """A subclass whose system disagrees with the lifecycle fails the run."""
-    with pytest.raises(AssertionError):
-        run_state_machine_as_test(
-            Broken, settings=settings(max_examples=200, stateful_step_count=30, deadline=None)
-        )
+class _Leaky(Lifecycle):
+    """An engine with a bug: a refused event still stamps the batch."""
+
+    def fire(self, batch: Batch, event: Event | str, /, **data: Any) -> None:
+        try:
+            super().fire(batch, event, **data)
+        except TransitionError:
+            batch.failed_at = batch.created_at
+            raise
+
+
+class LeakyMachine(BatchLifecycleMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lifecycle = _Leaky(self.clock, profile=self.profile)
+
+
+class TestHarnessFindsBugs:
+    def test_a_system_that_disagrees(self) -> None:
+        """A subclass whose system disagrees with the lifecycle fails the run."""
+        with pytest.raises(AssertionError):
+            run_state_machine_as_test(Broken, settings=_UNSHRUNK)
+
+    def test_an_engine_whose_refusals_change_the_batch(self) -> None:
+        """A refused event that changed the batch fails the run."""
+        with pytest.raises(AssertionError, match="changed the batch"):
+            run_state_machine_as_test(LeakyMachine, settings=_UNSHRUNK)
