@@ -361,11 +361,13 @@ def event_sequences(max_size: int = 20) -> st.SearchStrategy[list[Event]]:
 #: the result under that profile reports the rule's code as an error.
 _Breaker = Callable[[st.DrawFn, Profile], Any]
 _BREAKERS: dict[str, _Breaker] = {}
+#: The same, for histories (`invalid_histories`).
+_HISTORY_BREAKERS: dict[str, _Breaker] = {}
 
 
-def _breaks(code: str) -> Callable[[_Breaker], _Breaker]:
+def _breaks(code: str, into: dict[str, _Breaker] = _BREAKERS) -> Callable[[_Breaker], _Breaker]:
     def register(breaker: _Breaker) -> _Breaker:
-        _BREAKERS[code] = breaker
+        into[code] = breaker
         return breaker
 
     return register
@@ -515,17 +517,6 @@ def _field_range(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
     return payload
 
 
-_NOT_STATUSES = ["done", "succeeded", "canceled", "running", "queued", "error", "pending", ""]
-
-
-@_breaks("status.unknown")
-def _status_unknown(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
-    payload = _valid(draw, profile)
-    words = st.sampled_from(_NOT_STATUSES) | st.text(max_size=12)
-    payload["status"] = draw(words.filter(lambda word: _status_word(word, profile)))
-    return payload
-
-
 @_breaks("file_id.empty")
 def _file_id_empty(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
     payload = _valid(draw, profile)
@@ -538,24 +529,37 @@ def _file_id_empty(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
     return payload
 
 
+def _setting(
+    code: str,
+    key: str,
+    values: st.SearchStrategy[Any],
+    breaks: Callable[[Any, Profile], bool] = lambda value, profile: True,
+) -> None:
+    """Break `code` by setting `key` of a valid payload to a value drawn from `values`
+    that `breaks` the rule under the profile."""
+
+    def breaker(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
+        payload = _valid(draw, profile)
+        payload[key] = draw(values.filter(lambda value: breaks(value, profile)))
+        return payload
+
+    _BREAKERS[code] = breaker
+
+
+_NOT_STATUSES = ["done", "succeeded", "canceled", "running", "queued", "error", "pending", ""]
+_setting("status.unknown", "status", st.sampled_from(_NOT_STATUSES) | st.text(max_size=12),
+         _status_word)  # fmt: skip
+
 # -- one payload's rules --------------------------------------------------------------
 
-
-@_breaks("object.invalid")
-def _object_invalid(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
-    payload = _valid(draw, profile)
-    names = st.sampled_from(["job", "Batch", "batches", "list"]) | st.text(max_size=12)
-    payload["object"] = draw(names.filter(lambda name: name != "batch"))
-    return payload
-
-
-@_breaks("endpoint.unknown")
-def _endpoint_unknown(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
-    payload = _valid(draw, profile)
-    paths = st.sampled_from(["/chat/completions", "/v1/chat/completions/", "/v1/batches"])
-    paths |= st.text(min_size=1, max_size=24)
-    payload["endpoint"] = draw(paths.filter(lambda path: path not in ENDPOINTS))
-    return payload
+_setting("object.invalid", "object",
+         st.sampled_from(["job", "Batch", "batches", "list"]) | st.text(max_size=12),
+         lambda name, _: name != "batch")  # fmt: skip
+_setting("endpoint.unknown", "endpoint",
+         st.sampled_from(["/chat/completions", "/v1/chat/completions/", "/v1/batches"])
+         | st.text(min_size=1, max_size=24),
+         lambda path, _: path not in ENDPOINTS)  # fmt: skip
+_setting("expires_at.missing", "expires_at", st.none())
 
 
 _UNREADABLE_WINDOWS = ["1d", "24", "", "24H", "024h", "24 h", "0h", "1440m"]
@@ -635,13 +639,6 @@ def _stamp_order(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
         payload[later] = payload[earlier] - gap
     else:
         payload[earlier] = payload[later] + gap
-    return payload
-
-
-@_breaks("expires_at.missing")
-def _expires_at_missing(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
-    payload = _valid(draw, profile)
-    payload["expires_at"] = None
     return payload
 
 
@@ -802,22 +799,24 @@ def _usage_total_mismatch(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
     return payload
 
 
-@_breaks("usage.cached_exceeds_input")
-def _usage_cached(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
-    payload = _valid(draw, profile)
-    usage = _wire_usage(draw, payload)
-    cached = usage["input_tokens"] + draw(st.integers(1, 10**6))
-    usage["input_tokens_details"]["cached_tokens"] = cached
-    return payload
+def _detail_exceeds(code: str, count: str, details: str, detail: str) -> None:
+    """Break `code` by making a token detail exceed the count it is part of."""
+
+    def breaker(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
+        payload = _valid(draw, profile)
+        usage = _wire_usage(draw, payload)
+        usage[details][detail] = usage[count] + draw(st.integers(1, 10**6))
+        return payload
+
+    _BREAKERS[code] = breaker
 
 
-@_breaks("usage.reasoning_exceeds_output")
-def _usage_reasoning(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
-    payload = _valid(draw, profile)
-    usage = _wire_usage(draw, payload)
-    reasoning = usage["output_tokens"] + draw(st.integers(1, 10**6))
-    usage["output_tokens_details"]["reasoning_tokens"] = reasoning
-    return payload
+_detail_exceeds(
+    "usage.cached_exceeds_input", "input_tokens", "input_tokens_details", "cached_tokens"
+)
+_detail_exceeds(
+    "usage.reasoning_exceeds_output", "output_tokens", "output_tokens_details", "reasoning_tokens"
+)
 
 
 @functools.cache
@@ -888,16 +887,6 @@ def invalid_payloads(
 
 # -- broken histories -----------------------------------------------------------------
 
-_HISTORY_BREAKERS: dict[str, _Breaker] = {}
-
-
-def _breaks_history(code: str) -> Callable[[_Breaker], _Breaker]:
-    def register(breaker: _Breaker) -> _Breaker:
-        _HISTORY_BREAKERS[code] = breaker
-        return breaker
-
-    return register
-
 
 def _two_or_more(snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The snapshots, with the last polled again if it is the only one."""
@@ -906,7 +895,7 @@ def _two_or_more(snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return snapshots
 
 
-@_breaks_history("history.id_changed")
+@_breaks("history.id_changed", _HISTORY_BREAKERS)
 def _id_changed(draw: st.DrawFn, profile: Profile) -> list[dict[str, Any]]:
     snapshots = _two_or_more(draw(_polls(profile)))
     old = snapshots[0]["id"]
@@ -916,7 +905,7 @@ def _id_changed(draw: st.DrawFn, profile: Profile) -> list[dict[str, Any]]:
     return snapshots
 
 
-@_breaks_history("history.unreachable")
+@_breaks("history.unreachable", _HISTORY_BREAKERS)
 def _unreachable(draw: st.DrawFn, profile: Profile) -> list[dict[str, Any]]:
     edges = transitions_for(profile)
     # Statuses some earlier status cannot follow: at least the initial one cannot.
@@ -935,7 +924,7 @@ def _entered_by(profile: Profile) -> dict[Status, str]:
     return {t.dest: t.stamp for t in transitions_for(profile)}
 
 
-@_breaks_history("history.stamp_changed")
+@_breaks("history.stamp_changed", _HISTORY_BREAKERS)
 def _stamp_changed(draw: st.DrawFn, profile: Profile) -> list[dict[str, Any]]:
     entered = _entered_by(profile)
     snapshots = draw(_polls(profile, entered))
@@ -945,7 +934,7 @@ def _stamp_changed(draw: st.DrawFn, profile: Profile) -> list[dict[str, Any]]:
     return [*snapshots, again]
 
 
-@_breaks_history("history.field_changed")
+@_breaks("history.field_changed", _HISTORY_BREAKERS)
 def _field_changed(draw: st.DrawFn, profile: Profile) -> list[dict[str, Any]]:
     snapshots = _two_or_more(draw(_polls(profile)))
     start = draw(st.integers(1, len(snapshots) - 1))
@@ -962,7 +951,7 @@ def _field_changed(draw: st.DrawFn, profile: Profile) -> list[dict[str, Any]]:
     return snapshots
 
 
-@_breaks_history("history.counts_decreased")
+@_breaks("history.counts_decreased", _HISTORY_BREAKERS)
 def _counts_decreased(draw: st.DrawFn, profile: Profile) -> list[dict[str, Any]]:
     snapshots = draw(_polls(profile))
     # Poll a copy with more requests just before a snapshot whose status lets its counts
