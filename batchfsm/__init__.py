@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from ._codec import PROFILES, dumps, loads, structure, unstructure
+from ._codec import dumps, loads, structure, unstructure
 from ._errors import (
     ArgumentError,
     BatchfsmError,
@@ -14,6 +14,7 @@ from ._errors import (
     TransitionError,
     Violation,
 )
+from ._profile import PROFILES, Profile, Provenance
 from ._record import (
     ENDPOINTS,
     Batch,
@@ -25,7 +26,8 @@ from ._record import (
     Status,
     Usage,
 )
-from ._table import EVENTS, IDEMPOTENT, TERMINAL, TRANSITIONS, Provenance, Transition
+from ._rules import RULES, Rule, Stage
+from ._table import EVENTS, IDEMPOTENT, TERMINAL, TRANSITIONS, Event, Operation, Transition
 from ._validate import Report, check_history, validate
 
 if TYPE_CHECKING:
@@ -52,19 +54,25 @@ __all__ = [
     "BatchfsmError",
     "ENDPOINTS",
     "EVENTS",
+    "Event",
     "GuardError",
     "HookError",
     "IDEMPOTENT",
     "IllegalTransition",
     "InputTokensDetails",
     "Lifecycle",
+    "Operation",
     "OutputTokensDetails",
     "PROFILES",
     "PayloadError",
+    "Profile",
     "Provenance",
+    "RULES",
     "Report",
     "RequestCounts",
+    "Rule",
     "Severity",
+    "Stage",
     "Status",
     "TERMINAL",
     "TRANSITIONS",

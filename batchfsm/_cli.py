@@ -18,8 +18,9 @@ from typing import Any, TextIO
 import attrs
 
 from . import _json
-from ._codec import PROFILES, dumps, loads
+from ._codec import dumps, loads
 from ._errors import PayloadError, Severity, Violation
+from ._profile import PROFILES
 from ._sources import STDIN, Item, Place, Unreadable, discover, read, size
 from ._validate import Report, check_history, validate, violation_dict
 

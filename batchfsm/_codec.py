@@ -25,6 +25,7 @@ from ._compat import normalize
 from ._errors import ArgumentError, PayloadError, Violation
 from ._fastpath import MISS, decoder
 from ._jsonpath import ROOT, child, join
+from ._profile import Profile, resolve
 from ._record import (
     BOOKKEEPING,
     TIMESTAMP_FIELDS,
@@ -41,13 +42,7 @@ from ._record import (
 from ._shape import misfit
 from ._strict import AmbiguousNumber, Invalid, describe
 
-__all__ = ["PROFILES", "dumps", "loads", "structure", "unstructure"]
-
-
-#: The decoding profiles: ``openai`` takes only canonical payloads, ``compat`` also
-#: normalises the provider quirks listed in docs/codec.md. ``strict`` decodes as ``openai``
-#: (it differs only in what the validator and the engine allow).
-PROFILES: tuple[str, ...] = ("strict", "openai", "compat")
+__all__ = ["dumps", "loads", "structure", "unstructure"]
 
 
 def _check_extra(extra: dict[str, Any]) -> None:
@@ -235,7 +230,6 @@ def _make_converter() -> tuple[cattrs.Converter, dict[str, Callable[..., Batch]]
         ),
         "compat": _record_structure_hook(converter, Batch, **stamps, **files),
     }
-    batch_hooks["strict"] = batch_hooks["openai"]
     converter.register_structure_hook(Batch, batch_hooks["openai"])
     return converter, batch_hooks
 
@@ -243,9 +237,12 @@ def _make_converter() -> tuple[cattrs.Converter, dict[str, Callable[..., Batch]]
 _converter, _batch_hooks = _make_converter()
 # The generated shortcut for payloads that are entirely valid and hold no unknown key; the
 # converter above decides (and reports) everything else. See `_fastpath`.
-_fast = {"openai": decoder(), "strict": decoder(), "compat": decoder(nullable_endpoint=True)}
+_fast = {"openai": decoder(), "compat": decoder(nullable_endpoint=True)}
 # `loads` tries the shortcut itself; compat must normalise first, so it goes the long way.
-_fast_loads = {"openai": _fast["openai"], "strict": _fast["strict"]}
+# Keyed by what callers pass, so the common call needs no lookup of its profile.
+_fast_loads: dict[object, Callable[[Any], Any]] = dict.fromkeys(
+    ("openai", "strict", Profile.OPENAI, Profile.STRICT), _fast["openai"]
+)
 _unstructure_batch = _converter.get_unstructure_hook(Batch)
 
 
@@ -307,10 +304,19 @@ def _batch_id(value: Any) -> str | None:
     return candidate if type(candidate) is str else None
 
 
-def check_profile(profile: str) -> None:
-    """Raise `ArgumentError` unless `profile` is one of `PROFILES`."""
-    if profile not in PROFILES:
-        raise ArgumentError("profile", f"expected one of {PROFILES}, got {profile!r}")
+def fast_structure(value: Any) -> Any:
+    """The generated decoder's record for `value`, or `MISS` where it does not vouch for
+    it (anything but a canonical payload without quirks)."""
+    return _fast["openai"](value)
+
+
+def reading(profile: Profile | str) -> str:
+    """How `profile` reads the wire: ``compat`` if it reads quirks, else ``openai``.
+
+    Raises:
+        ArgumentError: for anything that is not a profile.
+    """
+    return "compat" if resolve(profile).quirks else "openai"
 
 
 def _structure(value: Any, profile: str) -> Batch:
@@ -322,13 +328,23 @@ def _structure(value: Any, profile: str) -> Batch:
 
 def _structure_compat(value: Any) -> Batch:
     value, normalizations, absent = normalize(value)
-    batch: Batch = _fast["compat"](value)
-    if batch is MISS:
-        batch = _checked_structure(value, "compat")
+    batch = read_normalized(value)
     if normalizations:
         batch.normalizations = tuple(normalizations)
         batch.omitted |= absent
     return batch
+
+
+def read_normalized(value: Any) -> Batch:
+    """Decode a value `_compat.normalize` rewrote, as compat reads it (without the record
+    of what was rewritten).
+
+    Raises:
+        PayloadError: with every problem, at its path in `value`.
+        AmbiguousNumber: as `read` does.
+    """
+    batch: Batch = _fast["compat"](value)
+    return _checked_structure(value, "compat") if batch is MISS else batch
 
 
 def _checked_structure(value: Any, profile: str) -> Batch:
@@ -340,28 +356,45 @@ def _checked_structure(value: Any, profile: str) -> Batch:
     return batch
 
 
-def structure(value: Mapping[str, Any], *, profile: str = "openai") -> Batch:
+def read(value: Any, reading: str) -> Batch:
+    """Decode a parsed JSON value the way `reading` (``openai`` or ``compat``) reads the wire:
+    what `loads` does once it has parsed the text.
+
+    Raises:
+        PayloadError: for a value that is not a valid batch object, an object first.
+        AmbiguousNumber: for a float that may be an integer beyond 64 bits orjson rounded,
+            unless `_strict.exact_pass` is set: decode `_json.parse_exact`'s reading then.
+    """
+    if not isinstance(value, dict):
+        raise PayloadError(
+            [Violation("json.not_object", ROOT, f"expected a JSON object, got {describe(value)}")]
+        )
+    return _structure(value, reading)
+
+
+def structure(value: Mapping[str, Any], *, profile: Profile | str = "openai") -> Batch:
     """Build a `Batch` from a decoded JSON object, checking every field strictly.
 
     Args:
         value: The wire object as Python values (``dict``, ``list``, ``str``, ``int`` …).
-        profile: ``openai`` (canonical payloads only) or ``compat`` (provider quirks
-            normalised and listed in ``Batch.normalizations``); ``strict`` is ``openai``.
+        profile: A `Profile` or its name; one that reads quirks (``compat``) normalises
+            them and lists them in ``Batch.normalizations``, the others take only
+            canonical payloads.
 
     Raises:
         PayloadError: with every problem found, each at its JSONPath.
         ArgumentError: for an unknown profile.
     """
-    check_profile(profile)
+    key = reading(profile)
     # Python values are exact already: no second decode is needed or possible.
     token = _strict.exact_pass.set(True)
     try:
-        return _structure(value, profile)
+        return _structure(value, key)
     finally:
         _strict.exact_pass.reset(token)
 
 
-def loads(data: _json.Text, *, profile: str = "openai") -> Batch:
+def loads(data: _json.Text, *, profile: Profile | str = "openai") -> Batch:
     """Decode a batch object from JSON text (bytes or str).
 
     Raises:
@@ -369,9 +402,8 @@ def loads(data: _json.Text, *, profile: str = "openai") -> Batch:
             not an object, missing keys, wrong types (every problem, each with its path).
         ArgumentError: for a `data` that is not bytes or str, or an unknown profile.
     """
-    fast = _fast_loads.get(profile) if type(profile) is str else None
-    if fast is None:
-        check_profile(profile)
+    fast = _fast_loads.get(profile) if type(profile) in (str, Profile) else None
+    key = "openai" if fast is not None else reading(profile)
     if not isinstance(data, (bytes, bytearray, memoryview, str)):
         raise ArgumentError(
             "data", f"expected JSON text as bytes or str, got {type(data).__name__}"
@@ -384,19 +416,15 @@ def loads(data: _json.Text, *, profile: str = "openai") -> Batch:
         batch: Any = fast(value)  # the common case, without a second Python frame
         if batch is not MISS:
             return batch  # type: ignore[no-any-return]
-    if not isinstance(value, dict):
-        raise PayloadError(
-            [Violation("json.not_object", ROOT, f"expected a JSON object, got {describe(value)}")]
-        )
     try:
-        return _structure(value, profile)
+        return read(value, key)
     except AmbiguousNumber:
         pass
     # An integer literal beyond 64 bits: decode again, exactly, to keep it (unknown key)
     # or to refuse it for what it is (known field).
     token = _strict.exact_pass.set(True)
     try:
-        return _structure(_json.parse_exact(data), profile)
+        return _structure(_json.parse_exact(data), key)
     finally:
         _strict.exact_pass.reset(token)
 

@@ -21,19 +21,7 @@ from ._errors import Severity, Violation
 from ._jsonpath import ROOT, child
 from ._record import TIMESTAMP_FIELDS, Batch, Status, wire_names
 
-__all__ = ["COMPAT_CODES", "normalize"]
-
-#: Every normalisation code the ``compat`` profile can record, with what it means.
-COMPAT_CODES: dict[str, str] = {
-    "compat.camel_case": "a camelCase key was renamed to its snake_case wire name",
-    "compat.status_case": "a status in another casing was read as the canonical value",
-    "compat.timestamp_iso": "an ISO-8601 timestamp was read as the Unix second it falls in",
-    "compat.timestamp_string": "a timestamp written as a numeric string was read as an integer",
-    "compat.file_id_empty": "an empty-string file id was read as null",
-    "compat.count_null": "a null request count was read as 0",
-    "compat.endpoint_null": "endpoint is null",
-    "compat.endpoint_missing": "endpoint is missing",
-}
+__all__ = ["normalize"]
 
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,]\d+)?"

@@ -5,26 +5,26 @@ are fired with ``machine.events[name].trigger(record)``; records are never regis
 ``add_model`` (which costs kilobytes per record, refuses slotted classes and confuses
 records equal by value; see docs/engine.md). Each event is check-and-apply atomic per
 batch under a striped lock, so events on different batches do not wait for each other.
+What an event may do, and the guards it must pass, come from the table (`_table`); the
+guards are generated from the rules (`_checks`), as the validator's checks are.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NoReturn, Protocol
 
 import attrs
 from transitions import Machine
 
-from ._codec import check_profile
+from ._checks import Guard, guard_lines, writer
+from ._clock import wall_clock
 from ._errors import ArgumentError, GuardError, HookError, IllegalTransition, TransitionError
+from ._generated import compile_lines
+from ._profile import Profile, resolve
 from ._record import (
-    ENDPOINTS,
-    METADATA_MAX_KEY,
-    METADATA_MAX_PAIRS,
-    METADATA_MAX_VALUE,
     TIMESTAMP_FIELDS,
     Batch,
     BatchError,
@@ -34,11 +34,22 @@ from ._record import (
     window_seconds,
 )
 from ._strict import INT64_MAX
-from ._table import IDEMPOTENT, INITIAL, Transition, carried_stamps, transitions_for
+from ._table import (
+    CREATE,
+    IDEMPOTENT,
+    INITIAL,
+    RECORD_PROGRESS,
+    Event,
+    Operation,
+    Transition,
+    carried_stamps,
+    transitions_for,
+)
 
 __all__ = ["Lifecycle", "TransitionHook"]
 
 _STRIPES = 64
+E = Event
 
 
 class TransitionHook(Protocol):
@@ -47,21 +58,7 @@ class TransitionHook(Protocol):
     ``source`` is None for ``create``. A hook that raises rolls the change back.
     """
 
-    def __call__(self, batch: Batch, event: str, source: Status | None, dest: Status) -> None: ...
-
-
-class ManualClock:
-    """A clock that reads what it is set to, for tests and generated histories."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-
-def _wall_clock() -> int:
-    return int(time.time())
+    def __call__(self, batch: Batch, event: Event, source: Status | None, dest: Status) -> None: ...
 
 
 def _new_id() -> str:
@@ -83,13 +80,33 @@ def _count(name: str, value: object) -> int:
 Changes = dict[str, Any]
 # Shared read-only stand-ins, so the common paths allocate nothing; never mutated.
 _NO_COUNTS = RequestCounts()
-_NO_FILES: Changes = {}
+_NO_CHANGES: Changes = {}
 
 
-def _files(output_file_id: str | None, error_file_id: str | None) -> Changes:
+# -- the data of each event: checked before the batch is locked -----------------------
+
+
+def _no_data() -> None:
+    return None
+
+
+def _start_data(total: int | None = None) -> int | None:
+    return None if total is None else _count("total", total)
+
+
+def _fail_data(errors: Sequence[BatchError]) -> list[BatchError]:
+    if isinstance(errors, (str, bytes)) or not isinstance(errors, Sequence):
+        raise ArgumentError("errors", f"expected a sequence of BatchError, got {errors!r}")
+    for error in errors:
+        if not isinstance(error, BatchError):
+            raise ArgumentError("errors", f"expected BatchError items, got {error!r}")
+    return list(errors)
+
+
+def _file_data(output_file_id: str | None = None, error_file_id: str | None = None) -> Changes:
     """The file ids given to an event, checked; the shared empty dict when there are none."""
     if output_file_id is None and error_file_id is None:
-        return _NO_FILES
+        return _NO_CHANGES
     files: Changes = {}
     if _file_id("output_file_id", output_file_id) is not None:
         files["output_file_id"] = output_file_id
@@ -98,113 +115,113 @@ def _files(output_file_id: str | None, error_file_id: str | None) -> Changes:
     return files
 
 
-# The conditions of the events: each checks its event's guard, before anything is written,
-# and returns what the event writes besides the status and the stamp (never mutated later).
+def _progress_data(completed: int = 0, failed: int = 0) -> tuple[int, int]:
+    return _count("completed", completed), _count("failed", failed)
 
 
-def _unmet(batch: Batch, event: str, condition: str, detail: str) -> GuardError:
-    return GuardError(batch.id, batch.status.value, event, condition, detail)
+#: For each event, the keyword data it takes (`Lifecycle.fire`), checked.
+_DATA: dict[Event, Callable[..., Any]] = {
+    E.START: _start_data,
+    E.FAIL: _fail_data,
+    E.FINALIZE: _no_data,
+    E.COMPLETE: _file_data,
+    E.EXPIRE: _file_data,
+    E.CANCEL: _no_data,
+    E.FINISH_CANCEL: _file_data,
+    E.RECORD_PROGRESS: _progress_data,
+}
 
 
-def _set_total(batch: Batch, now: int, total: int) -> Changes:
-    counts = batch.request_counts or _NO_COUNTS
-    done = counts.completed + counts.failed
-    if total < done:
-        raise _unmet(
-            batch,
-            "start",
-            "counts.below_progress",
-            f"total {total} is less than completed + failed = {done}",
-        )
-    if counts is _NO_COUNTS:  # never evolve the shared stand-in: its extra dict is shared
+# -- what each event writes besides the status and the stamp, under the lock -----------
+
+
+def _nothing(batch: Batch, data: Any) -> Changes:
+    return _NO_CHANGES
+
+
+def _total(batch: Batch, total: int | None) -> Changes:
+    if total is None:
+        return _NO_CHANGES
+    counts = batch.request_counts
+    if counts is None:
         return {"request_counts": RequestCounts(total=total)}
+    if not isinstance(counts, RequestCounts):  # set by hand: `_reraise_unreadable` names it
+        raise TypeError(counts)
     return {"request_counts": attrs.evolve(counts, total=total)}
 
 
-def _store_errors(batch: Batch, now: int, errors: list[BatchError]) -> Changes:
-    if not errors:
-        raise _unmet(batch, "fail", "errors.empty", "a failed batch needs at least one error")
+def _errors(batch: Batch, errors: list[BatchError]) -> Changes:
     return {"errors": BatchErrors(data=errors)}
 
 
-def _check_accounted(batch: Batch, now: int, _: None) -> Changes:
+def _given(batch: Batch, files: Changes) -> Changes:
+    return files
+
+
+def _progress(batch: Batch, delta: tuple[int, int]) -> Changes:
     counts = batch.request_counts or _NO_COUNTS
-    if counts.completed + counts.failed != counts.total:
-        raise _unmet(
-            batch,
-            "finalize",
-            "counts.unaccounted",
-            f"completed {counts.completed} + failed {counts.failed} = "
-            f"{counts.completed + counts.failed}, but total is {counts.total}",
+    if not isinstance(counts, RequestCounts):  # set by hand: `_reraise_unreadable` names it
+        raise TypeError(counts)
+    completed, failed = delta
+    return {
+        "request_counts": attrs.evolve(
+            counts, completed=counts.completed + completed, failed=counts.failed + failed
         )
-    return {}
+    }
 
 
-def _check_files(batch: Batch, now: int, files: Changes) -> Changes:
-    counts = batch.request_counts or _NO_COUNTS
-    if counts.completed > 0 and files.get("output_file_id", batch.output_file_id) is None:
-        raise _unmet(
-            batch,
-            "complete",
-            "files.output_missing",
-            f"{counts.completed} requests completed, but there is no output_file_id",
-        )
-    if counts.failed > 0 and files.get("error_file_id", batch.error_file_id) is None:
-        raise _unmet(
-            batch,
-            "complete",
-            "files.error_missing",
-            f"{counts.failed} requests failed, but there is no error_file_id",
-        )
-    return files
+_WRITES: dict[Event, Callable[[Batch, Any], Changes]] = {
+    E.START: _total,
+    E.FAIL: _errors,
+    E.FINALIZE: _nothing,
+    E.COMPLETE: _given,
+    E.EXPIRE: _given,
+    E.CANCEL: _nothing,
+    E.FINISH_CANCEL: _given,
+    E.RECORD_PROGRESS: _progress,
+}
 
-
-def _check_due(batch: Batch, now: int, files: Changes) -> Changes:
-    deadline = batch.expires_at
-    if deadline is None:
-        raise _unmet(batch, "expire", "expires_at.missing", "the batch has no expires_at")
-    if now < deadline:
-        raise _unmet(
-            batch,
-            "expire",
-            "expires_at.not_due",
-            f"the clock reads {now}, expires_at is {deadline} ({deadline - now} s to go)",
-        )
-    return files
-
-
-def _given_files(batch: Batch, now: int, files: Changes) -> Changes:
-    return files
-
-
-Step = Callable[[Batch, int], None]
+#: ``step(batch, now, changes)``: checks the edge's guards on the batch as it would be,
+#: and moves and stamps it if they hold; returns the broken guard's (code, message).
+Step = Callable[[Batch, int, Changes], "tuple[str, str] | None"]
 
 
 def _compile_step(
-    edge: Transition, trigger: Callable[[Batch], bool], carried: Iterable[str]
+    profile: Profile, edge: Transition, trigger: Callable[[Batch], bool], carried: Iterable[str]
 ) -> Step:
-    """A function that moves a batch along `edge` and stamps it, clamped to its latest stamp.
+    """A function that checks `edge`'s guards, then moves a batch along it and stamps it,
+    clamped to its latest stamp.
 
     Generated per edge, as attrs generates ``__init__``: attribute reads and writes by name
     in straight-line code cost a fraction of ``attrgetter`` + ``max`` + ``setattr``, and this
     runs on every event.
     """
+    out = writer()
     stamps = sorted(carried, key=TIMESTAMP_FIELDS.index)
-    lines = ["def step(batch, now):", "    latest = now"]
+    lines = ["def step(batch, now, changes):", "    stamp = now"]
     for name in stamps:
         lines += [
-            f"    stamp = batch.{name}",
-            "    if stamp is not None and stamp > latest:",
-            "        latest = stamp",
+            f"    latest = batch.{name}",
+            "    if latest is not None and latest > stamp:",
+            "        stamp = latest",
         ]
-    lines += ["    trigger(batch)", f"    batch.{edge.stamp} = latest"]
-    namespace: dict[str, Any] = {"trigger": trigger}
-    exec(
-        compile("\n".join(lines), f"<batchfsm step {edge.event} from {edge.source.value}>", "exec"),
-        namespace,
-    )
-    step: Step = namespace["step"]
+    lines += [f"    {line}" for line in guard_lines(profile, edge, out)]
+    lines += ["    trigger(batch)", f"    batch.{edge.stamp} = stamp", "    return None"]
+    title = f"step {edge.event.value} from {edge.source.value} ({profile.name})"
+    step: Step = compile_lines(lines, title, {**out.names, "trigger": trigger})["step"]
     return step
+
+
+def _compile_guard(profile: Profile, operation: Operation) -> Guard:
+    """``guard(batch, stamp, changes)`` for an operation: its guards on the batch as it
+    would be."""
+    out = writer()
+    lines = ["def guard(batch, stamp, changes):"]
+    lines += [f"    {line}" for line in guard_lines(profile, operation, out)]
+    lines.append("    return None")
+    title = f"guard {operation.event.value} ({profile.name})"
+    guard: Guard = compile_lines(lines, title, out.names)["guard"]
+    return guard
 
 
 def _unreadable_values(batch: Batch) -> dict[str, object]:
@@ -246,8 +263,8 @@ class Lifecycle:
         clock: A zero-argument callable returning Unix seconds as an int; the wall clock
             by default. A stamp is never earlier than the batch's latest stamp, so a clock
             that steps back cannot break the order of stamps (the stamp is clamped).
-        profile: ``strict`` allows only the edges OpenAI documents; ``openai`` (default)
-            and ``compat`` also the tolerated ones.
+        profile: A `Profile` or a preset's name: ``strict`` allows only the edges OpenAI
+            documents; ``openai`` (default) and ``compat`` also the tolerated ones.
         id_factory: Makes the id of each new batch; ``batch_`` + 32 hex digits by default.
         hooks: Called after each change, in order; see `TransitionHook`.
 
@@ -259,16 +276,17 @@ class Lifecycle:
         self,
         clock: Callable[[], int] | None = None,
         *,
-        profile: str = "openai",
+        profile: Profile | str = "openai",
         id_factory: Callable[[], str] | None = None,
         hooks: Iterable[TransitionHook] = (),
     ) -> None:
-        check_profile(profile)
-        self.profile = profile
-        self._clock = clock if clock is not None else _wall_clock
+        self.profile: Profile = resolve(profile)
+        self._clock = clock if clock is not None else wall_clock
         self._id_factory = id_factory if id_factory is not None else _new_id
-        self._hooks: list[TransitionHook] = list(hooks)
-        self.transitions: tuple[Transition, ...] = transitions_for(profile)
+        self._hooks: list[TransitionHook] = []
+        for hook in hooks:
+            self.on_transition(hook)
+        self.transitions: tuple[Transition, ...] = transitions_for(self.profile)
         self._allowed = {
             status: tuple(
                 sorted(
@@ -282,7 +300,8 @@ class Lifecycle:
             model=None,
             states=Status,
             transitions=[
-                {"trigger": t.event, "source": t.source, "dest": t.dest} for t in self.transitions
+                {"trigger": t.event.value, "source": t.source, "dest": t.dest}
+                for t in self.transitions
             ],
             initial=INITIAL,
             auto_transitions=False,
@@ -291,13 +310,17 @@ class Lifecycle:
         )
         # One lookup per event gives the edge and the step that moves the batch along it.
         carried = carried_stamps(self.transitions)
-        self._steps: dict[tuple[str, Status], tuple[Transition, Step]] = {
+        self._steps: dict[tuple[Event, Status], tuple[Transition, Step]] = {
             (t.event, t.source): (
                 t,
-                _compile_step(t, self._machine.events[t.event].trigger, carried[t.source]),
+                _compile_step(
+                    self.profile, t, self._machine.events[t.event.value].trigger, carried[t.source]
+                ),
             )
             for t in self.transitions
         }
+        self._create_guard = _compile_guard(self.profile, CREATE)
+        self._progress_guard = _compile_guard(self.profile, RECORD_PROGRESS)
         self._locks = tuple(threading.RLock() for _ in range(_STRIPES))
 
     # -- creation ----------------------------------------------------------------------
@@ -310,32 +333,37 @@ class Lifecycle:
         completion_window: str = "24h",
         metadata: Mapping[str, str] | None = None,
         model: str | None = None,
+        now: int | None = None,
     ) -> Batch:
         """A new batch in ``validating``, created now and due ``completion_window`` later.
 
         Raises:
-            ArgumentError: for an empty file id, an unknown window, metadata that OpenAI
-                would refuse (more than 16 pairs, keys over 64 or values over 512
-                characters, non-strings), or, under ``strict``, an unknown endpoint.
+            ArgumentError: for an empty file id, a value of the wrong type, or metadata
+                that is not a mapping of strings.
+            GuardError: (event ``create``) for what the create call refuses, with the
+                code the validator reports for it: an unreadable window, metadata past
+                OpenAI's limits, or, under ``strict``, an unknown endpoint or a window
+                other than ``24h``.
             HookError: when a hook raised; the batch is not returned.
         """
         if _file_id("input_file_id", input_file_id) is None:
             raise ArgumentError("input_file_id", "expected a non-empty file id, got None")
         if type(endpoint) is not str or not endpoint:
             raise ArgumentError("endpoint", f"expected an endpoint path, got {endpoint!r}")
-        if self.profile == "strict" and endpoint not in ENDPOINTS:
-            known = ", ".join(sorted(ENDPOINTS))
-            raise ArgumentError("endpoint", f"expected one of {known}, got {endpoint!r}")
-        window = self._window_seconds(completion_window)
+        if type(completion_window) is not str:
+            raise ArgumentError(
+                "completion_window", f"expected a window such as '24h', got {completion_window!r}"
+            )
         if model is not None and type(model) is not str:
             raise ArgumentError("model", f"expected a string or None, got {model!r}")
         pairs = self._metadata(metadata)
-        created = self._now()
+        created = self._now() if now is None else _count("now", now)
         batch_id = self._id_factory()
         if type(batch_id) is not str or not batch_id:
             raise ArgumentError(
                 "id_factory", f"must return a non-empty string, returned {batch_id!r}"
             )
+        window = window_seconds(completion_window)
         batch = Batch(
             id=batch_id,
             endpoint=endpoint,
@@ -344,23 +372,19 @@ class Lifecycle:
             completion_window=completion_window,
             status=INITIAL,
             created_at=created,
-            expires_at=created + window,
+            expires_at=None if window is None else created + window,
             request_counts=RequestCounts(),
             metadata=pairs,
         )
+        refused = self._create_guard(batch, created, _NO_CHANGES)
+        if refused is not None:
+            raise GuardError(batch_id, INITIAL, E.CREATE, *refused)
         for hook in self._hooks:
             try:
-                hook(batch, "create", None, INITIAL)
+                hook(batch, E.CREATE, None, INITIAL)
             except Exception as exc:
-                raise HookError(batch.id, INITIAL.value, "create", hook) from exc
+                raise HookError(batch.id, INITIAL, E.CREATE, hook) from exc
         return batch
-
-    def _window_seconds(self, window: object) -> int:
-        seconds = window_seconds(window) if type(window) is str else None
-        if seconds is None or (self.profile == "strict" and window != "24h"):
-            expected = "'24h'" if self.profile == "strict" else "hours such as '24h'"
-            raise ArgumentError("completion_window", f"expected {expected}, got {window!r}")
-        return seconds
 
     @staticmethod
     def _metadata(metadata: Mapping[str, str] | None) -> dict[str, str] | None:
@@ -368,121 +392,122 @@ class Lifecycle:
             return None
         if not isinstance(metadata, Mapping):
             raise ArgumentError("metadata", f"expected a mapping, got {type(metadata).__name__}")
-        if len(metadata) > METADATA_MAX_PAIRS:
-            raise ArgumentError(
-                "metadata", f"at most {METADATA_MAX_PAIRS} pairs, got {len(metadata)}"
-            )
         for key, value in metadata.items():
-            if type(key) is not str or len(key) > METADATA_MAX_KEY:
+            if type(key) is not str or type(value) is not str:
                 raise ArgumentError(
-                    "metadata",
-                    f"keys are strings of at most {METADATA_MAX_KEY} characters: {key!r}",
-                )
-            if type(value) is not str or len(value) > METADATA_MAX_VALUE:
-                shown = value if type(value) is not str else value[:20] + "…"
-                raise ArgumentError(
-                    "metadata",
-                    f"values are strings of at most {METADATA_MAX_VALUE} characters:"
-                    f" {key!r}: {shown!r}",
+                    "metadata", f"keys and values are strings, got {key!r}: {value!r:.40}"
                 )
         return dict(metadata)
 
     # -- events ------------------------------------------------------------------------
 
-    def start(self, batch: Batch, total: int | None = None) -> None:
-        """validating → in_progress; ``total``, when given, becomes ``request_counts.total``."""
-        if total is None:
-            self._fire(batch, "start", None, None)
+    def fire(
+        self, batch: Batch, event: Event | str, /, *, now: int | None = None, **data: Any
+    ) -> None:
+        """Apply `event` to `batch` with the event's keyword `data`: the one entry point
+        every named event method (`start`, `fail` …) stands for.
+
+        Args:
+            batch: The batch; changed in place, or not at all.
+            event: An `Event` (or its name); not ``create``, which makes a batch.
+            now: The Unix seconds to stamp instead of the clock's reading.
+            data: What the event takes: ``total`` for start; ``errors`` for fail;
+                ``output_file_id`` and ``error_file_id`` for complete, expire and
+                finish_cancel; ``completed`` and ``failed`` for record_progress.
+
+        Raises:
+            IllegalTransition: when the batch's status does not allow the event.
+            GuardError: when the change would break a rule that guards it (its ``code``
+                is the one the validator reports for it).
+            HookError: when a hook raised; the change was rolled back.
+            ArgumentError: for an unknown event, or data it does not take.
+        """
+        try:
+            known = Event(event)
+            parse = _DATA[known]
+        except (ValueError, KeyError):
+            names = ", ".join(sorted(e.value for e in _DATA))
+            raise ArgumentError("event", f"expected one of {names}, got {event!r}") from None
+        try:
+            checked = parse(**data)
+        except TypeError as exc:  # a keyword the event does not take, or one missing
+            reason = str(exc).replace(parse.__name__ + "()", f"{known.value}")
+            raise ArgumentError("data", reason) from None
+        if known is E.RECORD_PROGRESS:
+            if now is not None:
+                raise ArgumentError("now", "record_progress stamps nothing; it takes no now")
+            self._record(batch, checked)
         else:
-            self._fire(batch, "start", _set_total, _count("total", total))
+            self._fire(batch, known, checked, now)
 
-    def fail(self, batch: Batch, errors: Sequence[BatchError]) -> None:
+    def start(self, batch: Batch, total: int | None = None, *, now: int | None = None) -> None:
+        """validating → in_progress; ``total``, when given, becomes ``request_counts.total``."""
+        self._fire(batch, E.START, _start_data(total), now)
+
+    def fail(self, batch: Batch, errors: Sequence[BatchError], *, now: int | None = None) -> None:
         """→ failed, storing `errors` (at least one) in ``batch.errors``."""
-        if isinstance(errors, (str, bytes)) or not isinstance(errors, Sequence):
-            raise ArgumentError("errors", f"expected a sequence of BatchError, got {errors!r}")
-        for error in errors:
-            if not isinstance(error, BatchError):
-                raise ArgumentError("errors", f"expected BatchError items, got {error!r}")
-        self._fire(batch, "fail", _store_errors, list(errors))
+        self._fire(batch, E.FAIL, _fail_data(errors), now)
 
-    def finalize(self, batch: Batch) -> None:
+    def finalize(self, batch: Batch, *, now: int | None = None) -> None:
         """in_progress → finalizing, once every request is accounted for."""
-        self._fire(batch, "finalize", _check_accounted, None)
+        self._fire(batch, E.FINALIZE, None, now)
 
     def complete(
-        self, batch: Batch, output_file_id: str | None = None, error_file_id: str | None = None
+        self,
+        batch: Batch,
+        *,
+        output_file_id: str | None = None,
+        error_file_id: str | None = None,
+        now: int | None = None,
     ) -> None:
         """finalizing → completed, with the files the counts call for."""
-        self._fire(batch, "complete", _check_files, _files(output_file_id, error_file_id))
+        self._fire(batch, E.COMPLETE, _file_data(output_file_id, error_file_id), now)
 
     def expire(
         self,
         batch: Batch,
+        *,
         output_file_id: str | None = None,
         error_file_id: str | None = None,
-        *,
         now: int | None = None,
     ) -> None:
         """→ expired, once the clock (or `now`) has reached ``expires_at``.
 
         Partial result files may be given.
         """
-        files = _files(output_file_id, error_file_id)
-        moment = None if now is None else _count("now", now)
-        self._fire(batch, "expire", _check_due, files, moment)
+        self._fire(batch, E.EXPIRE, _file_data(output_file_id, error_file_id), now)
 
-    def cancel(self, batch: Batch) -> None:
+    def cancel(self, batch: Batch, *, now: int | None = None) -> None:
         """→ cancelling; on a batch already cancelling or cancelled, nothing happens."""
-        self._fire(batch, "cancel", None, None)
+        self._fire(batch, E.CANCEL, None, now)
 
     def finish_cancel(
-        self, batch: Batch, output_file_id: str | None = None, error_file_id: str | None = None
+        self,
+        batch: Batch,
+        *,
+        output_file_id: str | None = None,
+        error_file_id: str | None = None,
+        now: int | None = None,
     ) -> None:
         """cancelling → cancelled; partial result files may be given."""
-        files = _files(output_file_id, error_file_id)
-        self._fire(batch, "finish_cancel", _given_files if files else None, files)
+        self._fire(batch, E.FINISH_CANCEL, _file_data(output_file_id, error_file_id), now)
 
     def record_progress(self, batch: Batch, completed: int = 0, failed: int = 0) -> None:
-        """Add finished and failed requests to the counts of an in-progress batch.
+        """Add finished and failed requests to the counts of a batch whose requests run.
 
         Raises:
-            IllegalTransition: unless the batch is in progress.
-            GuardError: if the counts would pass ``total``.
+            IllegalTransition: unless the batch's status allows it.
+            GuardError: if the counts would pass ``total`` (``counts.exceeds_total``).
             ArgumentError: for a negative or non-integer delta.
         """
-        _count("completed", completed)
-        _count("failed", failed)
-        self._check_batch(batch)
-        with self._lock(batch):
-            if batch.status is not Status.IN_PROGRESS:
-                raise IllegalTransition(
-                    batch.id, batch.status.value, "record_progress", self._allowed[batch.status]
-                )
-            counts = batch.request_counts or _NO_COUNTS
-            try:
-                done = counts.completed + completed + counts.failed + failed
-                beyond = done > counts.total
-            except (AttributeError, TypeError):
-                _reraise_unreadable(batch)
-            if beyond:
-                raise _unmet(
-                    batch,
-                    "record_progress",
-                    "counts.exceeds_total",
-                    f"completed {counts.completed}+{completed} + failed {counts.failed}+{failed} "
-                    f"= {done} would pass total {counts.total}",
-                )
-            if completed or failed:
-                batch.request_counts = attrs.evolve(
-                    counts, completed=counts.completed + completed, failed=counts.failed + failed
-                )
+        self._record(batch, _progress_data(completed, failed))
 
-    def allowed_events(self, batch: Batch) -> tuple[str, ...]:
+    def allowed_events(self, batch: Batch) -> tuple[Event, ...]:
         """The events `batch` accepts in its status, sorted (a no-op cancel included)."""
         self._check_batch(batch)
         return self._allowed[batch.status]
 
-    def expire_overdue(self, batches: Iterable[Batch], now: int | None = None) -> list[Batch]:
+    def expire_overdue(self, batches: Iterable[Batch], *, now: int | None = None) -> list[Batch]:
         """Expire every batch whose deadline has passed, for a scheduler's sweep.
 
         Batches that cannot expire (no deadline, not yet due, or in a status that does not
@@ -495,7 +520,7 @@ class Lifecycle:
         expired = []
         for batch in batches:
             self._check_batch(batch)
-            if ("expire", batch.status) not in self._steps:
+            if (E.EXPIRE, batch.status) not in self._steps:
                 continue
             deadline = batch.expires_at
             if deadline is None:
@@ -555,18 +580,12 @@ class Lifecycle:
                 "batch", f"batch {batch.id!r} has status {batch.status!r}, not a Status"
             )
 
-    def _fire(
-        self,
-        batch: Batch,
-        event: str,
-        prepare: Callable[[Batch, int, Any], Changes] | None,
-        data: Any,
-        now: int | None = None,
-    ) -> None:
-        """Check and apply one event atomically. ``prepare(batch, now, data)`` checks the
-        event's condition and returns what it writes besides the status and the stamp."""
+    def _fire(self, batch: Batch, event: Event, data: Any, now: int | None) -> None:
+        """Check and apply one edge's event atomically, with its checked `data`."""
         if type(batch) is not Batch:
             self._check_batch(batch)
+        if now is not None and (type(now) is not int or not 0 <= now <= INT64_MAX):
+            _count("now", now)  # raises the ArgumentError
         lock = self._locks[(id(batch) >> 4) % _STRIPES]
         lock.acquire()
         try:
@@ -581,7 +600,7 @@ class Lifecycle:
                 self._check_batch(batch)
                 if (event, source) in IDEMPOTENT:
                     return
-                raise IllegalTransition(batch.id, source.value, event, self._allowed[source])
+                raise IllegalTransition(batch.id, source, event, self._allowed[source])
             edge, move = step
             if source is not edge.source:  # a plain string equal to the status's value
                 self._check_batch(batch)
@@ -592,14 +611,16 @@ class Lifecycle:
             # Everything that can fail happens before the first write. A value set by hand
             # that is not an int fails the guard's arithmetic or the clamp, before the move.
             try:
-                changes = prepare(batch, now, data) if prepare is not None else _NO_FILES
+                changes = _WRITES[event](batch, data)
                 saved = None
                 if self._hooks:
                     saved = {name: getattr(batch, name) for name in changes}
                     saved[edge.stamp] = getattr(batch, edge.stamp)
-                move(batch, now)
+                refused = move(batch, now, changes)
             except (AttributeError, TypeError):
                 _reraise_unreadable(batch)
+            if refused is not None:
+                raise GuardError(batch.id, source, event, *refused)
             if changes:
                 for name, value in changes.items():
                     setattr(batch, name, value)
@@ -608,7 +629,24 @@ class Lifecycle:
         finally:
             lock.release()
 
-    def _run_hooks(self, batch: Batch, event: str, edge: Transition, saved: Changes) -> None:
+    def _record(self, batch: Batch, delta: tuple[int, int]) -> None:
+        """Apply record_progress's checked `delta` atomically."""
+        self._check_batch(batch)
+        with self._lock(batch):
+            status = batch.status
+            if status not in RECORD_PROGRESS.statuses:
+                raise IllegalTransition(batch.id, status, E.RECORD_PROGRESS, self._allowed[status])
+            try:
+                changes = _progress(batch, delta)
+                refused = self._progress_guard(batch, 0, changes)
+            except (AttributeError, TypeError):
+                _reraise_unreadable(batch)
+            if refused is not None:
+                raise GuardError(batch.id, status, E.RECORD_PROGRESS, *refused)
+            if delta != (0, 0):
+                batch.request_counts = changes["request_counts"]
+
+    def _run_hooks(self, batch: Batch, event: Event, edge: Transition, saved: Changes) -> None:
         for hook in self._hooks:
             try:
                 hook(batch, event, edge.source, edge.dest)
@@ -616,4 +654,4 @@ class Lifecycle:
                 batch.status = edge.source
                 for name, value in saved.items():
                     setattr(batch, name, value)
-                raise HookError(batch.id, edge.source.value, event, hook) from exc
+                raise HookError(batch.id, edge.source, event, hook) from exc

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
+
+if TYPE_CHECKING:
+    from ._record import Status
 
 __all__ = [
     "ArgumentError",
@@ -80,10 +84,11 @@ class PayloadError(BatchfsmError, ValueError):
         return (type(self), (self.violations, self.batch_id))
 
 
-class ArgumentError(BatchfsmError, TypeError, ValueError):
+class ArgumentError(BatchfsmError, TypeError):
     """A function was called with an argument of the wrong type or an unknown value.
 
-    It is a `TypeError` and a `ValueError`, so either builtin catches it.
+    It is a `TypeError`, as Hypothesis's ``InvalidArgument`` is: the call itself is wrong,
+    whatever the batch.
 
     Attributes:
         argument: The name of the offending parameter.
@@ -102,13 +107,16 @@ class ArgumentError(BatchfsmError, TypeError, ValueError):
 class TransitionError(BatchfsmError):
     """An event could not be applied to a batch; the batch is exactly as it was.
 
+    It subclasses no builtin beyond `Exception`: the batch's state, not a value, is what
+    refuses the event.
+
     Attributes:
         batch_id: The batch's id.
-        status: The batch's status when the event was refused (its wire string).
+        status: The batch's status when the event was refused.
         event: The refused event.
     """
 
-    def __init__(self, batch_id: str, status: str, event: str, message: str) -> None:
+    def __init__(self, batch_id: str, status: Status, event: str, message: str) -> None:
         self.batch_id = batch_id
         self.status = status
         self.event = event
@@ -125,9 +133,9 @@ class IllegalTransition(TransitionError):
         allowed: The events the status does allow, sorted.
     """
 
-    def __init__(self, batch_id: str, status: str, event: str, allowed: Iterable[str]) -> None:
+    def __init__(self, batch_id: str, status: Status, event: str, allowed: Iterable[str]) -> None:
         self.allowed = tuple(sorted(allowed))
-        listed = ", ".join(self.allowed) or "none: the status is final"
+        listed = ", ".join(str(event) for event in self.allowed) or "none: the status is final"
         message = f"cannot {event} {batch_id}: status is {status} (allowed: {listed})"
         super().__init__(batch_id, status, event, message)
 
@@ -136,21 +144,28 @@ class IllegalTransition(TransitionError):
 
 
 class GuardError(TransitionError, ValueError):
-    """The event is allowed from the status, but a condition it needs does not hold.
+    """The event is allowed from the status, but the batch would break a rule that guards
+    it. It is a `ValueError`: the values (the event's, or the batch's) are what is wrong.
 
     Attributes:
-        condition: A stable name of the unmet condition (``counts.unaccounted``).
+        code: The broken rule's code, the one `validate` reports for the same condition
+            (``counts.unaccounted``); see docs/violations.md.
         detail: What was found, with the numbers.
     """
 
-    def __init__(self, batch_id: str, status: str, event: str, condition: str, detail: str) -> None:
-        self.condition = condition
+    def __init__(self, batch_id: str, status: Status, event: str, code: str, detail: str) -> None:
+        self.code = code
         self.detail = detail
-        message = f"cannot {event} {batch_id} ({status}): {detail} [{condition}]"
+        message = f"cannot {event} {batch_id} ({status}): {detail} [{code}]"
         super().__init__(batch_id, status, event, message)
 
+    @property
+    def condition(self) -> str:
+        """The broken rule's code (the name `code` had before 0.2)."""
+        return self.code
+
     def __reduce__(self) -> tuple[type[TransitionError], tuple[object, ...]]:
-        return (type(self), (self.batch_id, self.status, self.event, self.condition, self.detail))
+        return (type(self), (self.batch_id, self.status, self.event, self.code, self.detail))
 
 
 class HookError(TransitionError):
@@ -161,7 +176,7 @@ class HookError(TransitionError):
         hook: The hook that raised.
     """
 
-    def __init__(self, batch_id: str, status: str, event: str, hook: object) -> None:
+    def __init__(self, batch_id: str, status: Status, event: str, hook: object) -> None:
         self.hook = hook
         name = getattr(hook, "__qualname__", repr(hook))
         message = f"hook {name} raised on {event} of {batch_id}; the {event} was rolled back"

@@ -14,11 +14,12 @@ A property test checks that both give equal records wherever the shortcut answer
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any, Final
 
 import attrs
 
+from ._generated import compile_lines
 from ._record import BOOKKEEPING, TIMESTAMP_FIELDS, Batch, Status, wire_keys, wire_names
 from ._strict import INT64_MAX, INT64_MIN, exact
 
@@ -51,16 +52,8 @@ class _Source:
             "exact": exact,
         }
 
-    def function(
-        self, cls: type, nullable_endpoint: bool = False, checks: Sequence[str] = ()
-    ) -> str:
-        """A function for a record with optional keys (Batch, BatchErrors, BatchError).
-
-        `checks` are lines run before the record is built, with every value in a local
-        ``v_<key>`` (and ``v_<key>_<nested key>`` inside a present all-required record);
-        they set ``clean = False`` for what they do not vouch for, and the function then
-        answers ``(record, clean)``.
-        """
+    def function(self, cls: type, nullable_endpoint: bool = False) -> str:
+        """A function for a record with optional keys (Batch, BatchErrors, BatchError)."""
         name = f"decode_{cls.__name__}"
         hints = typing.get_type_hints(cls)
         names = wire_names(cls)
@@ -136,13 +129,11 @@ class _Source:
                 nested = self.function(inner)
                 step = [f"{var} = {nested}({var})", f"if {var} is MISS:", "    return MISS"]
                 body += [f"    if {var} is not None:", *(f"        {line}" for line in step)]
-        if checks:
-            body += ["    clean = True", *(f"    {line}" for line in checks)]
         body += [f"    {line}" for line in self.build(cls, "record", "v_", "extra")]
         body += [
             "    if absent:",
             "        record.omitted = frozenset(absent)",
-            "    return (record, clean)" if checks else "    return record",
+            "    return record",
         ]
         self.lines += [*body, ""]
         return name
@@ -211,24 +202,10 @@ class _Source:
         return lines
 
 
-def decoder(
-    *,
-    nullable_endpoint: bool = False,
-    checks: Sequence[str] = (),
-    names: Mapping[str, Any] | None = None,
-) -> Callable[[Any], Any]:
-    """The generated decoder of a `Batch` (``compat`` reads a null endpoint).
-
-    Args:
-        checks: Lines that judge the decoded values; with them the decoder answers
-            ``(record, clean)``. See `_Source.function`.
-        names: The globals `checks` use.
-    """
+def decoder(*, nullable_endpoint: bool = False) -> Callable[[Any], Any]:
+    """The generated decoder of a `Batch` (``compat`` reads a null endpoint)."""
     source = _Source()
-    source.globals.update(names or {})
-    entry = source.function(Batch, nullable_endpoint, checks)
-    code = "\n".join(source.lines)
-    namespace = dict(source.globals)
-    exec(compile(code, f"<batchfsm generated decoder {entry}>", "exec"), namespace)
-    function: Callable[[Any], Any] = namespace[entry]
+    entry = source.function(Batch, nullable_endpoint)
+    title = f"decoder{' (null endpoint)' if nullable_endpoint else ''}"
+    function: Callable[[Any], Any] = compile_lines(source.lines, title, source.globals)[entry]
     return function

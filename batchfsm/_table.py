@@ -1,9 +1,11 @@
 """The lifecycle of a batch as data: the one table every other part is derived from.
 
-The engine builds its transitions machine from `TRANSITIONS`; the validator derives which
-stamps a status may carry and which statuses follow which; the strategies walk it; the
-diagram and the reference page docs/lifecycle.md are drawn from it. Facts and sources:
-docs/research.md.
+Each edge names the event that takes it, the stamp it sets, and the rules (`_rules`) that
+guard it; creating a batch and recording progress are operations of the same table. The
+engine builds its transitions machine and its guards from it; the validator derives which
+stamps a status may carry, which statuses follow which, and after which edge a guard's rule
+holds; the strategies walk it; the diagram and docs/lifecycle.md are drawn from it. Facts
+and sources: docs/research.md.
 """
 
 from __future__ import annotations
@@ -13,26 +15,46 @@ from collections.abc import Iterable
 
 import attrs
 
+from ._profile import Profile, Provenance, resolve
 from ._record import Status
+from ._rules import BY_CODE, Lifeline, Rule
 
 __all__ = [
+    "CREATE",
     "CREATE_STAMP",
     "EVENTS",
     "IDEMPOTENT",
     "INITIAL",
+    "RECORD_PROGRESS",
     "TERMINAL",
     "TRANSITIONS",
+    "Event",
+    "Operation",
     "Provenance",
     "Transition",
     "transitions_for",
 ]
 
 
-class Provenance(str, enum.Enum):
-    """Where an edge comes from: OpenAI's own spec or docs, or compatible services only."""
+class Event(str, enum.Enum):
+    """Everything that changes a batch; each value is the `Lifecycle` method's name."""
 
-    DOCUMENTED = "documented"
-    TOLERATED = "tolerated"
+    CREATE = "create"
+    START = "start"
+    FAIL = "fail"
+    FINALIZE = "finalize"
+    COMPLETE = "complete"
+    EXPIRE = "expire"
+    CANCEL = "cancel"
+    FINISH_CANCEL = "finish_cancel"
+    RECORD_PROGRESS = "record_progress"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _guards(*codes: str) -> tuple[Rule, ...]:
+    return tuple(BY_CODE[code] for code in codes)
 
 
 @attrs.frozen
@@ -40,119 +62,136 @@ class Transition:
     """One edge of the lifecycle: `event` moves a batch from `source` to `dest`.
 
     Attributes:
-        event: The event's name, also the `Lifecycle` method that fires it.
+        event: The event that takes the edge.
         source: The status the batch must have.
         dest: The status it gets.
         stamp: The timestamp field the event sets.
         provenance: Documented by OpenAI, or tolerated (seen in compatible services).
-        requires: The condition the event checks, in words (empty when there is none).
+        guards: The rules the batch must keep once it has taken the edge; the engine
+            refuses the event (`GuardError` with the rule's code) if it would break one.
         evidence: The sources (keys of docs/research.md) that show the edge.
     """
 
-    event: str
+    event: Event
     source: Status
     dest: Status
     stamp: str
     provenance: Provenance
-    requires: str = ""
+    guards: tuple[Rule, ...] = ()
     evidence: str = ""
 
 
+@attrs.frozen
+class Operation:
+    """A change of the table that is not an edge: it creates a batch, or changes one
+    without moving its status.
+
+    Attributes:
+        event: The event.
+        statuses: The statuses it is allowed in (none for creation, which makes one).
+        guards: The rules the result must keep, as on an edge.
+    """
+
+    event: Event
+    statuses: tuple[Status, ...]
+    guards: tuple[Rule, ...] = ()
+
+
 _D, _T = Provenance.DOCUMENTED, Provenance.TOLERATED
-S = Status
+S, E = Status, Event
 
 #: Every edge of the lifecycle, in the order of docs/research.md §2.
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(
-        "start",
+        E.START,
         S.VALIDATING,
         S.IN_PROGRESS,
         "in_progress_at",
         _D,
-        "total, when given, is a non-negative integer",
+        _guards("counts.exceeds_total"),
         "[ZJ] [AZ-LIST]",
     ),
     Transition(
-        "fail",
+        E.FAIL,
         S.VALIDATING,
         S.FAILED,
         "failed_at",
         _D,
-        "a non-empty list of errors",
+        _guards("errors.missing"),
         "[LS-err] [STDAPI-240] [PY-2084]",
     ),
     Transition(
-        "fail",
+        E.FAIL,
         S.IN_PROGRESS,
         S.FAILED,
         "failed_at",
         _T,
-        "a non-empty list of errors",
+        _guards("errors.missing"),
         "[LS-ref] (internal errors mid-run)",
     ),
     Transition(
-        "fail",
+        E.FAIL,
         S.FINALIZING,
         S.FAILED,
         "failed_at",
         _T,
-        "a non-empty list of errors",
+        _guards("errors.missing"),
         "[LS-ref] (output_failed)",
     ),
     Transition(
-        "finalize",
+        E.FINALIZE,
         S.IN_PROGRESS,
         S.FINALIZING,
         "finalizing_at",
         _D,
-        "every request accounted for: completed + failed == total",
+        _guards("counts.unaccounted"),
         "[AZ-PY] [AZ-LIST] [KAAPI]",
     ),
     Transition(
-        "complete",
+        E.COMPLETE,
         S.FINALIZING,
         S.COMPLETED,
         "completed_at",
         _D,
-        "output_file_id when completed > 0, error_file_id when failed > 0",
+        _guards("files.output_missing", "files.error_missing"),
         "[OAS] [AZ-LIST] [KAAPI]",
     ),
     Transition(
-        "expire",
+        E.EXPIRE,
         S.IN_PROGRESS,
         S.EXPIRED,
         "expired_at",
         _D,
-        "the clock has reached expires_at",
+        _guards("expires_at.missing", "stamp.expired_early"),
         "[GUIDE-expired] [OAS-webhooks]",
     ),
     Transition(
-        "expire",
+        E.EXPIRE,
         S.FINALIZING,
         S.EXPIRED,
         "expired_at",
         _T,
-        "the clock has reached expires_at",
+        _guards("expires_at.missing", "stamp.expired_early"),
         "[LITELLM-docs-1571]",
     ),
     Transition(
-        "cancel",
+        E.CANCEL,
         S.IN_PROGRESS,
         S.CANCELLING,
         "cancelling_at",
         _D,
-        "",
+        (),
         "[OAS-cancel] [LITELLM-36034]",
     ),
-    Transition("cancel", S.VALIDATING, S.CANCELLING, "cancelling_at", _T, "", "[LS-ref]"),
-    Transition("cancel", S.FINALIZING, S.CANCELLING, "cancelling_at", _T, "", "(unobserved)"),
+    Transition(E.CANCEL, S.VALIDATING, S.CANCELLING, "cancelling_at", _T, (), "[LS-ref]"),
+    Transition(E.CANCEL, S.FINALIZING, S.CANCELLING, "cancelling_at", _T, (), "(unobserved)"),
     Transition(
-        "finish_cancel",
+        E.FINISH_CANCEL,
         S.CANCELLING,
         S.CANCELLED,
         "cancelled_at",
         _D,
-        "",
+        (),
         "[OAS-cancel] [LITELLM-36034]",
     ),
 )
@@ -163,27 +202,41 @@ CREATE_STAMP = "created_at"
 
 #: (event, status) pairs that are accepted and change nothing: cancelling a batch that is
 #: already cancelling or cancelled answers 200 on OpenAI ([LS-err] [LITELLM-36034]).
-IDEMPOTENT: frozenset[tuple[str, Status]] = frozenset(
-    {("cancel", Status.CANCELLING), ("cancel", Status.CANCELLED)}
+IDEMPOTENT: frozenset[tuple[Event, Status]] = frozenset(
+    {(E.CANCEL, Status.CANCELLING), (E.CANCEL, Status.CANCELLED)}
 )
 
-#: Every event name, in table order.
-EVENTS: tuple[str, ...] = tuple(dict.fromkeys(t.event for t in TRANSITIONS))
+#: Creating a batch: it starts in `INITIAL`, stamped `CREATE_STAMP`, due a window later.
+#: Its guards are the limits OpenAI's create call enforces.
+CREATE = Operation(
+    E.CREATE,
+    (),
+    _guards(
+        "endpoint.unknown",
+        "window.unknown",
+        "metadata.too_many",
+        "metadata.key_too_long",
+        "metadata.value_too_long",
+    ),
+)
+
+#: Recording finished and failed requests: allowed while requests run.
+RECORD_PROGRESS = Operation(E.RECORD_PROGRESS, (S.IN_PROGRESS,), _guards("counts.exceeds_total"))
+
+#: The events of the edges, in table order.
+EVENTS: tuple[Event, ...] = tuple(dict.fromkeys(t.event for t in TRANSITIONS))
 
 #: The statuses no edge leaves.
 TERMINAL: frozenset[Status] = frozenset(Status) - {t.source for t in TRANSITIONS}
 
-#: Which edges each engine profile allows.
-_PROFILE_PROVENANCE: dict[str, frozenset[Provenance]] = {
-    "strict": frozenset({_D}),
-    "openai": frozenset({_D, _T}),
-    "compat": frozenset({_D, _T}),
-}
 
+def transitions_for(profile: Profile | str) -> tuple[Transition, ...]:
+    """The edges a profile allows: all, or only the documented ones.
 
-def transitions_for(profile: str) -> tuple[Transition, ...]:
-    """The edges a profile allows: ``strict`` only documented ones, the others all."""
-    allowed = _PROFILE_PROVENANCE[profile]
+    Raises:
+        ArgumentError: for a string that names no profile.
+    """
+    allowed = resolve(profile).provenances
     return tuple(t for t in TRANSITIONS if t.provenance in allowed)
 
 
@@ -246,3 +299,24 @@ def stamp_order(edges: Iterable[Transition]) -> frozenset[tuple[str, str]]:
     return frozenset(
         (earlier, t.stamp) for t in edges for earlier in carried[t.source] if earlier != t.stamp
     )
+
+
+def lifeline(edges: Iterable[Transition]) -> Lifeline:
+    """What `edges` say about the stamps of each status."""
+    edges = tuple(edges)
+    return Lifeline(carried_stamps(edges), required_stamps(edges), stamp_order(edges))
+
+
+def passed(edges: Iterable[Transition], rule: Rule) -> frozenset[Status]:
+    """The statuses whose every path from `INITIAL` takes an edge that `rule` guards: where
+    a rule that holds `after` its edges is checked."""
+    edges = tuple(edges)
+    every: dict[Status, bool] = dict.fromkeys(Status, True)
+    every[INITIAL] = False
+    for _ in Status:  # passes enough for the acyclic lifecycle to reach the fixed point
+        for status in Status:
+            if status is not INITIAL:
+                every[status] = all(
+                    rule in t.guards or every[t.source] for t in edges if t.dest is status
+                )
+    return frozenset(status for status, yes in every.items() if yes)

@@ -65,7 +65,7 @@ def codec_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
         converter, hooks = _codec._make_converter()
         monkeypatch.setattr(_codec, "_batch_hooks", hooks)
         monkeypatch.setattr(_codec, "_unstructure_batch", converter.get_unstructure_hook(Batch))
-        monkeypatch.setattr(_codec, "_fast", dict.fromkeys(_codec.PROFILES, _no_shortcut))
+        monkeypatch.setattr(_codec, "_fast", dict.fromkeys(_codec._fast, _no_shortcut))
         monkeypatch.setattr(_codec, "_fast_loads", {})
     return str(request.param)
 

@@ -6,8 +6,8 @@ import itertools
 from collections import deque
 from typing import Any
 
-from batchfsm import TRANSITIONS, Batch, BatchError, Lifecycle, Status, Transition
-from batchfsm._engine import ManualClock
+from batchfsm import TRANSITIONS, Batch, BatchError, Event, Lifecycle, Status, Transition
+from batchfsm.testing import ManualClock
 
 
 class Clock(ManualClock):
@@ -33,28 +33,27 @@ def path_to(status: Status, edges: tuple[Transition, ...] = TRANSITIONS) -> list
     raise LookupError(status)
 
 
-def fire(lifecycle: Lifecycle, batch: Batch, event: str) -> None:
-    """Fire `event` with arguments that satisfy its guard on a batch that was driven here."""
-    calls: dict[str, Any] = {
-        "start": lambda: lifecycle.start(batch, total=2),
-        "fail": lambda: lifecycle.fail(batch, [BatchError(code="invalid_json_line", line=2)]),
-        "finalize": lambda: _finalize(lifecycle, batch),
-        "complete": lambda: lifecycle.complete(batch, "file-out", "file-err"),
-        "expire": lambda: lifecycle.expire(batch, now=batch.expires_at),
-        "cancel": lambda: lifecycle.cancel(batch),
-        "finish_cancel": lambda: lifecycle.finish_cancel(batch),
+def satisfying(event: Event, batch: Batch) -> dict[str, Any]:
+    """Data for `event` that meets its guards on a batch that was driven here."""
+    data: dict[Event, dict[str, Any]] = {
+        Event.START: {"total": 2},
+        Event.FAIL: {"errors": [BatchError(code="invalid_json_line", line=2)]},
+        Event.COMPLETE: {"output_file_id": "file-out", "error_file_id": "file-err"},
+        Event.EXPIRE: {"now": batch.expires_at},
     }
-    calls[event]()
+    return data.get(event, {})
 
 
-def _finalize(lifecycle: Lifecycle, batch: Batch) -> None:
-    counts = batch.request_counts
-    assert counts is not None
-    if batch.status is Status.IN_PROGRESS:
+def fire(lifecycle: Lifecycle, batch: Batch, event: Event | str) -> None:
+    """Fire `event` with data that meets its guards on a batch that was driven here."""
+    event = Event(event)
+    if event is Event.FINALIZE and batch.status is Status.IN_PROGRESS:
+        counts = batch.request_counts
+        assert counts is not None
         missing = counts.total - counts.completed - counts.failed
         if missing > 0:
-            lifecycle.record_progress(batch, completed=missing)
-    lifecycle.finalize(batch)
+            lifecycle.fire(batch, Event.RECORD_PROGRESS, completed=missing)
+    lifecycle.fire(batch, event, **satisfying(event, batch))
 
 
 def batch_in(status: Status, lifecycle: Lifecycle | None = None) -> tuple[Lifecycle, Batch]:

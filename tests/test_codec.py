@@ -501,10 +501,10 @@ class TestArguments:
         the known ones and shows the culprit."""
         with pytest.raises(ArgumentError) as info:
             call("{}" if call is batchfsm.loads else {}, profile=profile)
-        assert isinstance(info.value, ValueError)
+        assert isinstance(info.value, TypeError)
         assert info.value.argument == "profile"
         assert info.value.reason == (
-            f"expected one of ('strict', 'openai', 'compat'), got {profile!r}"
+            f"expected a Profile or one of ('strict', 'openai', 'compat'), got {profile!r}"
         )
 
     @pytest.mark.parametrize("call", [batchfsm.unstructure, batchfsm.dumps])

@@ -6,6 +6,7 @@ import pickle
 
 import pytest
 
+import batchfsm
 from batchfsm import ArgumentError, BatchfsmError, PayloadError, Severity, Violation
 
 
@@ -42,10 +43,10 @@ class TestPayloadError:
 
 class TestArgumentError:
     def test_bases(self) -> None:
-        """ArgumentError is a BatchfsmError, a TypeError and a ValueError."""
+        """ArgumentError is a BatchfsmError and a TypeError (the call itself is wrong)."""
         assert issubclass(ArgumentError, BatchfsmError)
         assert issubclass(ArgumentError, TypeError)
-        assert issubclass(ArgumentError, ValueError)
+        assert not issubclass(ArgumentError, ValueError)
 
     def test_fields_and_pickling(self) -> None:
         """ArgumentError names the argument and survives pickling."""
@@ -68,3 +69,38 @@ class TestViolation:
         assert {violation, Violation("x.y", "$.a", "bad")} == {violation}
         with pytest.raises(AttributeError):
             violation.code = "z"  # type: ignore[misc]
+
+
+# Each exception and the one builtin (besides Exception) it subclasses, as docs/api.md says.
+BUILTINS: dict[type[Exception], type[Exception] | None] = {
+    batchfsm.BatchfsmError: None,
+    batchfsm.PayloadError: ValueError,
+    batchfsm.ArgumentError: TypeError,
+    batchfsm.TransitionError: None,
+    batchfsm.IllegalTransition: None,
+    batchfsm.GuardError: ValueError,
+    batchfsm.HookError: None,
+}
+
+
+class TestTree:
+    def test_every_exception_is_listed(self) -> None:
+        """Every exception batchfsm exports is in the tree this module checks."""
+        exported = {
+            value
+            for value in (getattr(batchfsm, name) for name in batchfsm.__all__)
+            if isinstance(value, type) and issubclass(value, BaseException)
+        }
+        assert exported == set(BUILTINS)
+
+    @pytest.mark.parametrize("cls", list(BUILTINS), ids=lambda cls: cls.__name__)
+    def test_one_base_and_at_most_one_builtin(self, cls: type[Exception]) -> None:
+        """Each exception is a BatchfsmError and subclasses exactly the builtin it documents."""
+        assert issubclass(cls, batchfsm.BatchfsmError)
+        builtins = {
+            base
+            for base in cls.__mro__
+            if base.__module__ == "builtins" and base not in (Exception, BaseException, object)
+        }
+        expected = BUILTINS[cls]
+        assert builtins == (set() if expected is None else {expected})

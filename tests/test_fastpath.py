@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from batchfsm import Batch
 from batchfsm import strategies as bst
-from batchfsm._catalog import CODES, base_payload, example
 from batchfsm._codec import _make_converter, _violations
+from batchfsm._examples import base_payload
 from batchfsm._fastpath import MISS, _Source, decoder
+from batchfsm._rules import BY_CODE
 from batchfsm._strict import Invalid, exact, exact_pass
 
 from fresh import FIXTURE_PER_TEST
@@ -175,11 +176,11 @@ DECODE_CODES = ["field.missing", "field.type", "field.range", "status.unknown", 
 @pytest.mark.parametrize("name", DECODE_CODES)
 def test_the_converter_reports_each_decode_problem(hooks: dict[str, Any], name: str) -> None:
     """A converter built now reports each decoding code's catalog example at its path."""
-    payload = example(name)
+    payload = BY_CODE[name].build_example()
     token = exact_pass.set(True)
     try:
         with pytest.raises((Invalid, BaseValidationError)) as info:
-            hooks[CODES[name].profile](payload, Batch)
+            hooks["openai"](payload, Batch)
     finally:
         exact_pass.reset(token)
     found = {(v.code, v.path) for v in _violations(info.value)}

@@ -200,8 +200,10 @@ class TestDriving:
         try:
             if event == "sweep":
                 lifecycle.expire_overdue([batch])
+            elif event == "allowed_events":
+                lifecycle.allowed_events(batch)
             else:
-                getattr(lifecycle, event)(batch, **arguments)
+                lifecycle.fire(batch, event, **arguments)
         except BatchfsmError:
             pass
 

@@ -1,0 +1,95 @@
+"""The code generated from the rules: visible to tracebacks and debuggers, and the same
+checks for the validator and the engine."""
+
+from __future__ import annotations
+
+import inspect
+import linecache
+import traceback
+
+import pytest
+
+import batchfsm
+from batchfsm import Lifecycle, Profile, Status
+from batchfsm._checks import checker, concrete
+from batchfsm._examples import base_payload
+
+from paths import Clock, batch_in
+
+PROFILES = (Profile.STRICT, Profile.OPENAI, Profile.COMPAT)
+
+
+class TestGeneratedSource:
+    @pytest.mark.parametrize("partial", [False, True])
+    @pytest.mark.parametrize("profile", PROFILES, ids=str)
+    def test_checker_source_is_in_linecache(self, profile: Profile, partial: bool) -> None:
+        """inspect.getsource shows each generated checker, with every check's condition."""
+        source = inspect.getsource(checker(profile, partial=partial))
+        filename = checker(profile, partial=partial).__code__.co_filename
+        assert filename.startswith("<batchfsm generated check")
+        assert "".join(linecache.getlines(filename)) == source
+        for item in concrete(profile):
+            assert item.check.when in source
+
+    def test_engine_steps_are_in_linecache(self) -> None:
+        """The engine's generated steps can be read back as well."""
+        lifecycle = Lifecycle(Clock())
+        for _edge, step in lifecycle._steps.values():
+            assert "def step(batch, now, changes):" in inspect.getsource(step)
+
+    def test_a_traceback_shows_the_generated_line(self) -> None:
+        """A failure inside generated code shows the line it failed on (a record whose
+        created_at was set by hand to a string, checked without the wire round trip)."""
+        batch = batchfsm.structure(base_payload())
+        batch.created_at = "soon"  # type: ignore[assignment]
+        with pytest.raises(TypeError) as info:
+            checker(Profile.OPENAI)(batch)
+        frames = traceback.extract_tb(info.value.__traceback__)
+        assert frames[-1].line is not None
+        assert "created_at" in frames[-1].line
+
+
+class TestPartial:
+    def test_unknown_facts_skip_their_checks(self) -> None:
+        """The partial checker skips a check that reads an unknown fact, runs the others."""
+        payload = {**base_payload(), "completed_at": 1, "metadata": {"k" * 65: "v"}}
+        batch = batchfsm.structure(payload)
+        full = {v.code for v in checker(Profile.OPENAI)(batch)}
+        assert full == {"stamp.order", "metadata.key_too_long"}
+        check = checker(Profile.OPENAI, partial=True)
+        assert {v.code for v in check(batch, frozenset())} == full
+        assert {v.code for v in check(batch, frozenset({"metadata"}))} == {"stamp.order"}
+        assert {v.code for v in check(batch, frozenset({"status"}))} == {"metadata.key_too_long"}
+
+
+class TestSameRules:
+    @pytest.mark.parametrize("status", list(Status), ids=str)
+    def test_engine_batches_pass_the_checker(self, status: Status) -> None:
+        """A batch the engine drove to any status passes the generated checks of its profile."""
+        for profile in (Profile.STRICT, Profile.OPENAI):
+            try:
+                _, batch = batch_in(status, Lifecycle(Clock(), profile=profile))
+            except batchfsm.IllegalTransition:  # pragma: no cover - every status is reachable
+                raise
+            assert checker(profile)(batch) == []
+
+
+class TestFreshlyGenerated:
+    """The checks generated when the test runs (not those built at import), held to the
+    registry's promises: so a change to how they are generated shows up here."""
+
+    @pytest.mark.parametrize("partial", [False, True])
+    @pytest.mark.parametrize("profile", PROFILES, ids=str)
+    def test_each_example_is_reported_alone(self, profile: Profile, partial: bool) -> None:
+        """A checker generated now reports each payload rule's example with exactly that
+        rule's code and the severity it has under the profile."""
+        check = checker.__wrapped__(profile, partial=partial)
+        for rule in batchfsm.RULES:
+            severity = rule.severity_under(profile)
+            if rule.stage is not batchfsm.Stage.PAYLOAD or severity is None:
+                continue
+            batch = batchfsm.structure(rule.build_example())
+            found = check(batch, frozenset()) if partial else check(batch)
+            codes = {(v.code, v.severity) for v in found}
+            assert codes == {(rule.code, severity)}, (rule.code, found)
+        assert check(batchfsm.structure(base_payload()), *([frozenset()] if partial else [])) == []
