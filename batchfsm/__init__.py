@@ -10,6 +10,7 @@ from ._errors import (
     HookError,
     IllegalTransition,
     PayloadError,
+    ReentryError,
     Severity,
     TransitionError,
     Violation,
@@ -31,7 +32,7 @@ from ._table import EVENTS, IDEMPOTENT, TERMINAL, TRANSITIONS, Event, Operation,
 from ._validate import Report, check_history, validate
 
 if TYPE_CHECKING:
-    from ._engine import Lifecycle, TransitionHook
+    from ._engine import Lifecycle, Sweep, TransitionHook
 
 __version__ = "0.1.0"
 
@@ -39,7 +40,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> Any:
     # The engine (and transitions, logging, secrets with it) is imported on first use:
     # `batchfsm validate` and services that only validate start ~30 ms sooner.
-    if name in ("Lifecycle", "TransitionHook"):
+    if name in ("Lifecycle", "Sweep", "TransitionHook"):
         from . import _engine
 
         return getattr(_engine, name)
@@ -68,12 +69,14 @@ __all__ = [
     "Profile",
     "Provenance",
     "RULES",
+    "ReentryError",
     "Report",
     "RequestCounts",
     "Rule",
     "Severity",
     "Stage",
     "Status",
+    "Sweep",
     "TERMINAL",
     "TRANSITIONS",
     "Transition",

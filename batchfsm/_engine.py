@@ -11,6 +11,9 @@ guards are generated from the rules (`_checks`), as the validator's checks are.
 
 from __future__ import annotations
 
+import copy
+import inspect
+import math
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -21,7 +24,14 @@ from transitions import Machine
 
 from ._checks import Guard, guard_lines, writer
 from ._clock import wall_clock
-from ._errors import ArgumentError, GuardError, HookError, IllegalTransition, TransitionError
+from ._errors import (
+    ArgumentError,
+    BatchfsmError,
+    GuardError,
+    HookError,
+    IllegalTransition,
+    ReentryError,
+)
 from ._generated import compile_lines
 from ._profile import Profile, resolve
 from ._record import (
@@ -46,19 +56,61 @@ from ._table import (
     transitions_for,
 )
 
-__all__ = ["Lifecycle", "TransitionHook"]
+__all__ = ["Lifecycle", "Sweep", "TransitionHook"]
 
 _STRIPES = 64
 E = Event
+
+# One set of lock stripes for every Lifecycle in the process: an event is atomic per batch
+# whichever Lifecycle fires it (a worker and a sweeper may each hold their own).
+_LOCKS = tuple(threading.RLock() for _ in range(_STRIPES))
+# The ids of the batches whose hooks are running, guarded by each batch's own stripe: an
+# event fired on such a batch from inside one of its hooks is refused (`ReentryError`).
+_IN_HOOKS: set[int] = set()
+
+
+def _lock_of(batch: object) -> threading.RLock:
+    # Object ids are 16-byte aligned; the low bits carry no information.
+    return _LOCKS[(id(batch) >> 4) % _STRIPES]
 
 
 class TransitionHook(Protocol):
     """Called after each change a `Lifecycle` makes: ``hook(batch, event, source, dest)``.
 
-    ``source`` is None for ``create``. A hook that raises rolls the change back.
+    The arguments are passed by position, so a hook may name them as it likes. ``source``
+    is None for ``create``. A hook that raises rolls the change back.
     """
 
-    def __call__(self, batch: Batch, event: Event, source: Status | None, dest: Status) -> None: ...
+    def __call__(
+        self, batch: Batch, event: Event, source: Status | None, dest: Status, /
+    ) -> None: ...
+
+
+@attrs.frozen
+class Sweep:
+    """What `Lifecycle.expire_overdue` did.
+
+    Attributes:
+        expired: The batches it expired, in the order given.
+        failed: The items it could not expire, each with the error that stopped it (an
+            `ArgumentError` for one that is not a Batch or holds values set by hand, a
+            `HookError` when a hook raised and the expiry was rolled back).
+    """
+
+    expired: tuple[Batch, ...]
+    failed: tuple[tuple[object, BatchfsmError], ...] = ()
+
+
+def _reading(now: object) -> int:
+    """A clock's reading as int Unix seconds: a float (``time.time``) floored to its second.
+
+    Raises:
+        ArgumentError: for anything else, or a time before 1970 or past 64 bits.
+    """
+    seconds = math.floor(now) if type(now) is float and math.isfinite(now) else now
+    if type(seconds) is not int or not 0 <= seconds <= INT64_MAX:
+        raise ArgumentError("clock", f"must return non-negative Unix seconds, returned {now!r}")
+    return seconds
 
 
 def _new_id() -> str:
@@ -260,8 +312,8 @@ class Lifecycle:
     """Drives `Batch` records through the lifecycle table: only legal changes, each stamped.
 
     Args:
-        clock: A zero-argument callable returning Unix seconds as an int; the wall clock
-            by default. A stamp is never earlier than the batch's latest stamp, so a clock
+        clock: A zero-argument callable returning Unix seconds (an int, or a float such as
+            ``time.time`` gives, floored to the second); the wall clock by default. A stamp is never earlier than the batch's latest stamp, so a clock
             that steps back cannot break the order of stamps (the stamp is clamped).
         profile: A `Profile` or a preset's name: ``strict`` allows only the edges OpenAI
             documents; ``openai`` (default) and ``compat`` also the tolerated ones.
@@ -274,7 +326,7 @@ class Lifecycle:
 
     def __init__(
         self,
-        clock: Callable[[], int] | None = None,
+        clock: Callable[[], float] | None = None,
         *,
         profile: Profile | str = "openai",
         id_factory: Callable[[], str] | None = None,
@@ -321,7 +373,6 @@ class Lifecycle:
         }
         self._create_guard = _compile_guard(self.profile, CREATE)
         self._progress_guard = _compile_guard(self.profile, RECORD_PROGRESS)
-        self._locks = tuple(threading.RLock() for _ in range(_STRIPES))
 
     # -- creation ----------------------------------------------------------------------
 
@@ -364,6 +415,12 @@ class Lifecycle:
                 "id_factory", f"must return a non-empty string, returned {batch_id!r}"
             )
         window = window_seconds(completion_window)
+        if window is not None and created + window > INT64_MAX:
+            raise ArgumentError(
+                "clock" if now is None else "now",
+                f"created_at {created} + {completion_window} passes the largest timestamp,"
+                f" {INT64_MAX}",
+            )
         batch = Batch(
             id=batch_id,
             endpoint=endpoint,
@@ -379,11 +436,17 @@ class Lifecycle:
         refused = self._create_guard(batch, created, _NO_CHANGES)
         if refused is not None:
             raise GuardError(batch_id, INITIAL, E.CREATE, *refused)
-        for hook in self._hooks:
-            try:
-                hook(batch, E.CREATE, None, INITIAL)
-            except Exception as exc:
-                raise HookError(batch.id, INITIAL, E.CREATE, hook) from exc
+        if self._hooks:
+            with _lock_of(batch):
+                _IN_HOOKS.add(id(batch))
+                try:
+                    for hook in self._hooks:
+                        try:
+                            hook(batch, E.CREATE, None, INITIAL)
+                        except Exception as exc:
+                            raise HookError(batch.id, INITIAL, E.CREATE, hook) from exc
+                finally:
+                    _IN_HOOKS.discard(id(batch))
         return batch
 
     @staticmethod
@@ -502,46 +565,82 @@ class Lifecycle:
         """
         self._record(batch, _progress_data(completed, failed))
 
+    def snapshot(self, batch: Batch) -> Batch:
+        """A consistent copy of `batch`, taken while no event is half applied to it: the way
+        to read (serve, validate, store) a batch that other threads drive.
+
+        Any `Lifecycle` of the process takes the same per-batch lock, so the copy never
+        shows a status without its stamp, whichever of them drives the batch. The copy is
+        deep: changing it does not change the batch.
+
+        Raises:
+            ArgumentError: for anything but a `Batch`.
+        """
+        if not isinstance(batch, Batch):
+            raise ArgumentError("batch", f"expected a Batch, got {type(batch).__name__}")
+        with _lock_of(batch):
+            return copy.deepcopy(batch)
+
     def allowed_events(self, batch: Batch) -> tuple[Event, ...]:
         """The events `batch` accepts in its status, sorted (a no-op cancel included)."""
         self._check_batch(batch)
         return self._allowed[batch.status]
 
-    def expire_overdue(self, batches: Iterable[Batch], *, now: int | None = None) -> list[Batch]:
+    def expire_overdue(self, batches: Iterable[Batch], *, now: int | None = None) -> Sweep:
         """Expire every batch whose deadline has passed, for a scheduler's sweep.
 
-        Batches that cannot expire (no deadline, not yet due, or in a status that does not
-        allow it, including one another thread moved on meanwhile) are left alone.
+        Every batch is tried, whatever happens to the others. Batches that cannot expire
+        (no deadline, not yet due, or in a status that does not allow it, including one
+        another thread moved on meanwhile) are left alone; a batch that should have expired
+        but could not (a value set by hand, a hook that raised) is reported with its error.
 
         Returns:
-            The batches this call expired, in the order given.
+            A `Sweep`: the batches expired and those that could not be, in the order given.
+
+        Raises:
+            ArgumentError: for a `now` that is not Unix seconds, or a clock that misreads.
         """
         moment = self._now() if now is None else _count("now", now)
-        expired = []
+        expired: list[Batch] = []
+        failed: list[tuple[object, BatchfsmError]] = []
         for batch in batches:
-            self._check_batch(batch)
-            if (E.EXPIRE, batch.status) not in self._steps:
-                continue
-            deadline = batch.expires_at
-            if deadline is None:
-                continue
-            if type(deadline) is not int:
-                raise _unreadable(batch, _unreadable_values(batch))
-            if moment < deadline:
-                continue
             try:
-                self.expire(batch, now=moment)
-            except TransitionError:
+                self._check_batch(batch)
+                if (E.EXPIRE, batch.status) not in self._steps:
+                    continue
+                deadline = batch.expires_at
+                if deadline is None:
+                    continue
+                if type(deadline) is not int:
+                    raise _unreadable(batch, _unreadable_values(batch))
+                if moment < deadline:
+                    continue
+                try:
+                    self.expire(batch, now=moment)
+                except (IllegalTransition, GuardError):  # moved on, or re-dated, meanwhile
+                    continue
+            except BatchfsmError as error:
+                failed.append((batch, error))
                 continue
             expired.append(batch)
-        return expired
+        return Sweep(tuple(expired), tuple(failed))
 
     # -- hooks and diagram -------------------------------------------------------------
 
     def on_transition(self, hook: TransitionHook) -> TransitionHook:
-        """Add a hook (usable as a decorator); hooks run in the order they were added."""
+        """Add a hook (usable as a decorator); hooks run in the order they were added.
+
+        Raises:
+            ArgumentError: for something that is not callable, or a coroutine function
+                (the engine is synchronous: its coroutine would never run).
+        """
         if not callable(hook):
             raise ArgumentError("hook", f"expected a callable, got {hook!r}")
+        call = getattr(hook, "__call__", None)  # noqa: B004 - an async __call__ counts too
+        if inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(call):
+            raise ArgumentError(
+                "hook", f"expected a plain callable, got the coroutine function {hook!r}"
+            )
         self._hooks.append(hook)
         return hook
 
@@ -559,17 +658,8 @@ class Lifecycle:
 
     # -- the machinery -----------------------------------------------------------------
 
-    def _lock(self, batch: Batch) -> threading.RLock:
-        # Object ids are 16-byte aligned; the low bits carry no information.
-        return self._locks[(id(batch) >> 4) % _STRIPES]
-
     def _now(self) -> int:
-        now = self._clock()
-        if type(now) is not int or not 0 <= now <= INT64_MAX:
-            raise ArgumentError(
-                "clock", f"must return non-negative int Unix seconds, returned {now!r}"
-            )
-        return now
+        return _reading(self._clock())
 
     @staticmethod
     def _check_batch(batch: Batch) -> None:
@@ -586,9 +676,11 @@ class Lifecycle:
             self._check_batch(batch)
         if now is not None and (type(now) is not int or not 0 <= now <= INT64_MAX):
             _count("now", now)  # raises the ArgumentError
-        lock = self._locks[(id(batch) >> 4) % _STRIPES]
+        lock = _LOCKS[(id(batch) >> 4) % _STRIPES]
         lock.acquire()
         try:
+            if _IN_HOOKS and id(batch) in _IN_HOOKS:
+                raise ReentryError(batch.id, batch.status, event)
             source = batch.status
             try:
                 step = self._steps[event, source]
@@ -605,9 +697,11 @@ class Lifecycle:
             if source is not edge.source:  # a plain string equal to the status's value
                 self._check_batch(batch)
             if now is None:
-                now = self._clock()
-                if type(now) is not int or not 0 <= now <= INT64_MAX:
-                    self._now()  # raises the clock's ArgumentError
+                reading = self._clock()
+                if type(reading) is int and 0 <= reading <= INT64_MAX:
+                    now = reading
+                else:  # floors a float, or raises the clock's ArgumentError
+                    now = _reading(reading)
             # Everything that can fail happens before the first write. A value set by hand
             # that is not an int fails the guard's arithmetic or the clamp, before the move.
             try:
@@ -632,7 +726,9 @@ class Lifecycle:
     def _record(self, batch: Batch, delta: tuple[int, int]) -> None:
         """Apply record_progress's checked `delta` atomically."""
         self._check_batch(batch)
-        with self._lock(batch):
+        with _lock_of(batch):
+            if id(batch) in _IN_HOOKS:
+                raise ReentryError(batch.id, batch.status, E.RECORD_PROGRESS)
             status = batch.status
             if status not in RECORD_PROGRESS.statuses:
                 raise IllegalTransition(batch.id, status, E.RECORD_PROGRESS, self._allowed[status])
@@ -647,11 +743,17 @@ class Lifecycle:
                 batch.request_counts = changes["request_counts"]
 
     def _run_hooks(self, batch: Batch, event: Event, edge: Transition, saved: Changes) -> None:
-        for hook in self._hooks:
-            try:
-                hook(batch, event, edge.source, edge.dest)
-            except Exception as exc:
-                batch.status = edge.source
-                for name, value in saved.items():
-                    setattr(batch, name, value)
-                raise HookError(batch.id, edge.source, event, hook) from exc
+        _IN_HOOKS.add(id(batch))
+        try:
+            for hook in self._hooks:
+                try:
+                    hook(batch, event, edge.source, edge.dest)
+                except BaseException as exc:
+                    batch.status = edge.source
+                    for name, value in saved.items():
+                        setattr(batch, name, value)
+                    if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit …
+                        raise
+                    raise HookError(batch.id, edge.source, event, hook) from exc
+        finally:
+            _IN_HOOKS.discard(id(batch))

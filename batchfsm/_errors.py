@@ -18,6 +18,7 @@ __all__ = [
     "HookError",
     "IllegalTransition",
     "PayloadError",
+    "ReentryError",
     "Severity",
     "TransitionError",
     "Violation",
@@ -166,6 +167,20 @@ class GuardError(TransitionError, ValueError):
 
     def __reduce__(self) -> tuple[type[TransitionError], tuple[object, ...]]:
         return (type(self), (self.batch_id, self.status, self.event, self.code, self.detail))
+
+
+class ReentryError(TransitionError):
+    """An event was fired on a batch from inside one of that batch's own hooks; it is
+    refused and changes nothing (the change the hook is reacting to is not done yet, and
+    may still be rolled back).
+    """
+
+    def __init__(self, batch_id: str, status: Status, event: str) -> None:
+        message = f"cannot {event} {batch_id} from inside one of its own hooks (status {status})"
+        super().__init__(batch_id, status, event, message)
+
+    def __reduce__(self) -> tuple[type[TransitionError], tuple[object, ...]]:
+        return (type(self), (self.batch_id, self.status, self.event))
 
 
 class HookError(TransitionError):

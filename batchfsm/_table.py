@@ -220,8 +220,11 @@ CREATE = Operation(
     ),
 )
 
-#: Recording finished and failed requests: allowed while requests run.
-RECORD_PROGRESS = Operation(E.RECORD_PROGRESS, (S.IN_PROGRESS,), _guards("counts.exceeds_total"))
+#: Recording finished and failed requests: allowed while requests run, and while a cancel
+#: winds down (requests in flight still finish: OpenAI's cancel docs, [OAS-cancel]).
+RECORD_PROGRESS = Operation(
+    E.RECORD_PROGRESS, (S.IN_PROGRESS, S.CANCELLING), _guards("counts.exceeds_total")
+)
 
 #: The events of the edges, in table order.
 EVENTS: tuple[Event, ...] = tuple(dict.fromkeys(t.event for t in TRANSITIONS))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import random
 import re
@@ -30,11 +31,12 @@ from batchfsm import (
     Lifecycle,
     RequestCounts,
     Status,
+    Sweep,
     Transition,
 )
 from batchfsm import strategies as bst
 from batchfsm._record import TIMESTAMP_FIELDS
-from batchfsm._table import carried_stamps
+from batchfsm._table import RECORD_PROGRESS, carried_stamps
 
 from paths import Clock, batch_in, fire, path_to, satisfying, stamp_order_problems
 
@@ -334,9 +336,11 @@ class TestProgress:
         assert info.value.code == "counts.exceeds_total"
         assert batch.request_counts == batchfsm.RequestCounts(total=2, completed=1, failed=0)
 
-    @pytest.mark.parametrize("status", [s for s in Status if s is not Status.IN_PROGRESS], ids=str)
-    def test_only_in_progress(self, status: Status) -> None:
-        """Progress outside in_progress is an IllegalTransition."""
+    @pytest.mark.parametrize(
+        "status", [s for s in Status if s not in RECORD_PROGRESS.statuses], ids=str
+    )
+    def test_only_while_requests_run(self, status: Status) -> None:
+        """Progress outside in_progress and cancelling is an IllegalTransition."""
         lifecycle, batch = batch_in(status)
         with pytest.raises(IllegalTransition, match="cannot record_progress"):
             lifecycle.record_progress(batch, completed=1)
@@ -367,15 +371,15 @@ class TestClock:
         lifecycle.cancel(batch)
         assert batch.cancelling_at == batch.in_progress_at == 5000
 
-    @pytest.mark.parametrize("reading", [1.5, -1, "now", None, True, 2**63])
+    @pytest.mark.parametrize("reading", [-1, -0.5, float("nan"), "now", None, True, 2**63])
     def test_bad_clock(self, reading: Any) -> None:
-        """A clock that does not return non-negative int seconds is an ArgumentError, and
-        the batch is unchanged."""
+        """A clock that does not return non-negative seconds is an ArgumentError, and the
+        batch is unchanged."""
         good = Lifecycle(Clock())
         batch = good.create(input_file_id="f", endpoint="/v1/responses")
         before = snapshot(batch)
         bad = Lifecycle(lambda: reading)
-        reason = f"must return non-negative int Unix seconds, returned {reading!r}"
+        reason = f"must return non-negative Unix seconds, returned {reading!r}"
         with pytest.raises(ArgumentError) as info:
             bad.start(batch)
         assert (info.value.argument, info.value.reason) == ("clock", reason)
@@ -384,14 +388,47 @@ class TestClock:
         assert (info.value.argument, info.value.reason) == ("clock", reason)
         assert snapshot(batch) == before
 
-    @pytest.mark.parametrize("reading", [0, 2**63 - 1])
+    @pytest.mark.parametrize("reading", [0, 2**63 - 1 - 86_400])
     def test_the_first_and_last_clock_readings(self, reading: int) -> None:
-        """A clock may read anything from 0 to 2**63 - 1: creation and events take the
-        stamp as it is."""
+        """A clock may read anything from 0 to the last second a 24h deadline fits in 64
+        bits: creation and events take the stamp as it is."""
         lifecycle = Lifecycle(lambda: reading)
         batch = lifecycle.create(input_file_id="f", endpoint="/v1/responses")
         lifecycle.start(batch)
         assert batch.created_at == batch.in_progress_at == reading
+        assert batchfsm.validate(batch).ok
+
+    @pytest.mark.parametrize("reading", [2**63 - 86_400, 2**63 - 1])
+    def test_a_deadline_past_64_bits_is_refused(self, reading: int) -> None:
+        """A clock so late that the deadline would pass 2**63 - 1 is refused before anything
+        is made, rather than make a batch the validator refuses."""
+        made: list[Batch] = []
+        lifecycle = Lifecycle(lambda: reading, hooks=[lambda b, *_: made.append(b)])
+        with pytest.raises(ArgumentError) as info:
+            lifecycle.create(input_file_id="f", endpoint="/v1/responses")
+        assert info.value.argument == "clock"
+        assert "passes the largest timestamp" in info.value.reason
+        assert made == []
+        with pytest.raises(ArgumentError) as info:
+            Lifecycle(Clock()).create(input_file_id="f", endpoint="/v1/responses", now=reading)
+        assert info.value.argument == "now"
+
+    @pytest.mark.parametrize("reading", [1_700_000_000.0, 1_700_000_000.999])
+    def test_a_float_clock_is_floored(self, reading: float) -> None:
+        """time.time is a clock: its float readings are floored to the second."""
+        lifecycle = Lifecycle(lambda: reading)
+        batch = lifecycle.create(input_file_id="f", endpoint="/v1/responses")
+        lifecycle.start(batch)
+        assert batch.created_at == batch.in_progress_at == 1_700_000_000
+        assert type(batch.created_at) is int
+
+    def test_time_time_works(self) -> None:
+        """Lifecycle(clock=time.time), the obvious clock, stamps the current second."""
+        import time
+
+        before = int(time.time())
+        batch = Lifecycle(time.time).create(input_file_id="f", endpoint="/v1/responses")
+        assert before <= batch.created_at <= int(time.time())
 
     def test_wall_clock_by_default(self) -> None:
         """Without a clock, stamps come from the wall clock."""
@@ -515,7 +552,7 @@ class TestSweep:
         early.expires_at = 10**9
         _finish(lifecycle, finished)
         clock.now = 86_400
-        assert lifecycle.expire_overdue([due, early, finished]) == [due]
+        assert lifecycle.expire_overdue([due, early, finished]) == Sweep((due,))
         assert (due.status, early.status, finished.status) == (
             Status.EXPIRED,
             Status.IN_PROGRESS,
@@ -535,7 +572,7 @@ class TestSweep:
         early.expires_at = 10**9
         no_deadline.expires_at = None
         clock.now = 86_400
-        assert lifecycle.expire_overdue([finished, early, no_deadline, due]) == [due]
+        assert lifecycle.expire_overdue([finished, early, no_deadline, due]) == Sweep((due,))
         assert (early.status, no_deadline.status) == (Status.IN_PROGRESS, Status.IN_PROGRESS)
 
     def test_a_bad_now_names_it(self) -> None:
@@ -548,8 +585,8 @@ class TestSweep:
         """expire_overdue takes the sweep's time when given."""
         lifecycle, batch = batch_in(Status.IN_PROGRESS)
         assert batch.expires_at is not None
-        assert lifecycle.expire_overdue([batch], now=batch.expires_at - 1) == []
-        assert lifecycle.expire_overdue([batch], now=batch.expires_at) == [batch]
+        assert lifecycle.expire_overdue([batch], now=batch.expires_at - 1) == Sweep(())
+        assert lifecycle.expire_overdue([batch], now=batch.expires_at) == Sweep((batch,))
         assert batch.expired_at == batch.expires_at
 
 
@@ -867,9 +904,9 @@ class TestMoreArguments:
         assert other.request_counts is not None
         assert batch.request_counts.extra is not other.request_counts.extra
 
-    def test_sweep_skips_a_batch_whose_expiry_is_refused(self) -> None:
-        """expire_overdue leaves out a batch whose expiry a hook refused, rolled back, and
-        goes on with the next."""
+    def test_sweep_reports_a_batch_whose_expiry_is_refused(self) -> None:
+        """expire_overdue reports a batch whose expiry a hook refused, rolled back, with its
+        HookError, and goes on with the next."""
         clock = Clock(0)
         lifecycle = Lifecycle(clock)
         refused = lifecycle.create(input_file_id="f", endpoint="/v1/x")
@@ -882,7 +919,11 @@ class TestMoreArguments:
             if event == "expire" and batch is refused:
                 raise RuntimeError("store unavailable")
 
-        assert lifecycle.expire_overdue([refused, other], now=10**6) == [other]
+        sweep = lifecycle.expire_overdue([refused, other], now=10**6)
+        assert sweep.expired == (other,)
+        ((batch, error),) = sweep.failed
+        assert batch is refused
+        assert isinstance(error, HookError)
         assert refused.status is Status.IN_PROGRESS
 
     @pytest.mark.parametrize("event", ["start", "cancel", "fail"])
@@ -946,13 +987,17 @@ class TestMoreArguments:
         )
         assert batch == before
 
-    def test_a_deadline_set_by_hand_to_a_string_stops_the_sweep(self) -> None:
-        """expire_overdue refuses a batch whose expires_at is not an int, naming it, rather
-        than skip it silently as not due."""
+    def test_a_deadline_set_by_hand_to_a_string_is_reported(self) -> None:
+        """expire_overdue reports a batch whose expires_at is not an int, naming it, rather
+        than skip it silently as not due, and still expires the batches after it."""
         lifecycle, batch = batch_in(Status.IN_PROGRESS)
+        _, due = batch_in(Status.IN_PROGRESS, lifecycle)
         batch.expires_at = "tomorrow"  # type: ignore[assignment]
-        with pytest.raises(ArgumentError, match="'expires_at': 'tomorrow'"):
-            lifecycle.expire_overdue([batch], now=10**9)
+        sweep = lifecycle.expire_overdue([batch, "batch_x", due], now=10**10)  # type: ignore[list-item]
+        assert sweep.expired == (due,)
+        assert [item for item, _ in sweep.failed] == [batch, "batch_x"]
+        assert all(isinstance(error, ArgumentError) for _, error in sweep.failed)
+        assert "'expires_at': 'tomorrow'" in str(sweep.failed[0][1])
         assert batch.status is Status.IN_PROGRESS
 
     def test_base_transition_error_pickles(self) -> None:
@@ -1467,3 +1512,215 @@ class TestFire:
             lifecycle.cancel(batch)
         assert info.value.status is Status.COMPLETED
         assert info.value.event is Event.CANCEL
+
+
+def _attempt(event: Any, batch: Batch, errors: list[BaseException]) -> None:
+    """Fire `event` on `batch` (with the files complete needs), keeping any error that is
+    not a refusal."""
+    try:
+        if event.__name__ == "complete":
+            event(batch, output_file_id="file-out", error_file_id="file-err")
+        else:
+            event(batch)
+    except batchfsm.TransitionError:
+        pass
+    except BaseException as error:  # pragma: no cover - the promise broken
+        errors.append(error)
+
+
+class TestManyLifecycles:
+    """Issue 13: the engine's promises hold for any number of threads and Lifecycles."""
+
+    def test_sixteen_threads_two_lifecycles_one_batch(self) -> None:
+        """16 threads, half on each of two Lifecycles, fire every event at one batch while
+        snapshots are taken: only legal outcomes, only batchfsm's errors, and every
+        snapshot validates."""
+        for _ in range(20):
+            self._one_round()
+
+    @staticmethod
+    def _one_round() -> None:
+        clock = Clock()
+        first, second = Lifecycle(clock), Lifecycle(clock)
+        batch = first.create(input_file_id="file-in", endpoint="/v1/chat/completions")
+        first.start(batch, total=40)
+        foreign: list[BaseException] = []
+        invalid: list[object] = []
+        accepted: list[int] = []
+        barrier = threading.Barrier(17)
+
+        def work(lifecycle: Lifecycle, seed: int) -> None:
+            chooser = random.Random(seed)
+            barrier.wait()
+            for _ in range(30):
+                event = chooser.choice([*EVENTS, Event.RECORD_PROGRESS])
+                data = {"completed": 1} if event is Event.RECORD_PROGRESS else {}
+                data |= satisfying(event, batch) if event is not Event.EXPIRE else {}
+                try:
+                    lifecycle.fire(batch, event, **data)
+                except batchfsm.BatchfsmError:
+                    continue
+                except BaseException as error:  # pragma: no cover - the promise broken
+                    foreign.append(error)
+                else:
+                    if event is Event.RECORD_PROGRESS:
+                        accepted.append(1)
+
+        def read() -> None:
+            barrier.wait()
+            for _ in range(200):
+                report = batchfsm.validate(first.snapshot(batch))
+                if report.errors:  # pragma: no cover - the promise broken
+                    invalid.append(report.errors)
+
+        threads = [
+            threading.Thread(target=work, args=((first, second)[i % 2], i)) for i in range(16)
+        ]
+        threads.append(threading.Thread(target=read))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert foreign == []
+        assert invalid == []
+        assert batchfsm.validate(batch).errors == ()
+        assert batch.request_counts is not None
+        assert batch.request_counts.completed == len(accepted)
+
+    def test_progress_from_two_lifecycles_is_not_lost(self) -> None:
+        """Progress recorded through two Lifecycles at once adds up exactly."""
+        first, second = Lifecycle(Clock()), Lifecycle(Clock())
+        batch = first.create(input_file_id="f", endpoint="/v1/responses")
+        first.start(batch, total=80_000)
+
+        def count(lifecycle: Lifecycle) -> None:
+            for _ in range(5_000):
+                lifecycle.record_progress(batch, completed=1)
+
+        threads = [threading.Thread(target=count, args=(lc,)) for lc in (first, second) * 4]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert batch.request_counts == RequestCounts(total=80_000, completed=40_000)
+
+    def test_complete_and_cancel_from_two_lifecycles(self) -> None:
+        """complete on one Lifecycle racing cancel on another: one wins, the other is
+        refused with a TransitionError, and the batch is never both."""
+        worker, sweeper = Lifecycle(Clock()), Lifecycle(Clock())
+        for _ in range(200):
+            _, batch = batch_in(Status.FINALIZING, worker)
+            errors: list[BaseException] = []
+            racers = [
+                threading.Thread(target=_attempt, args=(worker.complete, batch, errors)),
+                threading.Thread(target=_attempt, args=(sweeper.cancel, batch, errors)),
+            ]
+            for racer in racers:
+                racer.start()
+            for racer in racers:
+                racer.join()
+            assert errors == []
+            assert batchfsm.validate(batch).errors == ()
+            assert (batch.completed_at is None) or (batch.cancelling_at is None)
+
+    def test_snapshot_is_a_deep_copy(self) -> None:
+        """A snapshot equals the batch and shares nothing with it."""
+        lifecycle, batch = batch_in(Status.IN_PROGRESS)
+        copy = lifecycle.snapshot(batch)
+        assert copy == batch
+        assert copy is not batch
+        assert copy.request_counts is not batch.request_counts
+        lifecycle.record_progress(batch, completed=1)
+        assert copy != batch
+        with pytest.raises(ArgumentError, match="expected a Batch"):
+            lifecycle.snapshot("batch_1")  # type: ignore[arg-type]
+
+
+class TestHookDiscipline:
+    def test_an_event_from_inside_a_hook_is_refused(self) -> None:
+        """A hook that fires an event on its own batch gets a ReentryError, and that
+        event changes nothing; the outer event completes."""
+        lifecycle, batch = batch_in(Status.FINALIZING)
+        seen: list[batchfsm.ReentryError] = []
+
+        @lifecycle.on_transition
+        def nested(b: Batch, event: str, source: Status | None, dest: Status) -> None:
+            if event == "complete":
+                with pytest.raises(batchfsm.ReentryError) as info:
+                    lifecycle.cancel(b)
+                seen.append(info.value)
+                with pytest.raises(batchfsm.ReentryError):
+                    lifecycle.record_progress(b)
+
+        fire(lifecycle, batch, "complete")
+        assert batch.status is Status.COMPLETED
+        assert batch.cancelling_at is None
+        (error,) = seen
+        assert (error.batch_id, error.event, error.status) == (batch.id, "cancel", "completed")
+        assert "from inside one of its own hooks" in str(error)
+
+    def test_a_refused_nested_event_and_a_failing_hook_roll_back_whole(self) -> None:
+        """When a later hook fails after an earlier one tried a nested event, the batch is
+        exactly as before: no stamp of either event is left."""
+        lifecycle, batch = batch_in(Status.FINALIZING)
+        before = snapshot(batch)
+
+        def nest(b: Batch, event: str, source: Status | None, dest: Status) -> None:
+            with contextlib.suppress(batchfsm.ReentryError):
+                lifecycle.cancel(b)
+
+        def fail(b: Batch, event: str, source: Status | None, dest: Status) -> None:
+            raise RuntimeError("store down")
+
+        lifecycle.on_transition(nest)
+        lifecycle.on_transition(fail)
+        with pytest.raises(HookError):
+            fire(lifecycle, batch, "complete")
+        assert snapshot(batch) == before
+
+    @pytest.mark.parametrize("raised", [KeyboardInterrupt, SystemExit])
+    def test_base_exceptions_roll_back_and_propagate(self, raised: type[BaseException]) -> None:
+        """A hook raising KeyboardInterrupt or SystemExit rolls the change back, and the
+        exception goes on as it is (it is not the caller's mistake)."""
+        lifecycle, batch = batch_in(Status.IN_PROGRESS)
+        before = snapshot(batch)
+
+        def interrupt(b: Batch, event: str, source: Status | None, dest: Status) -> None:
+            raise raised
+
+        lifecycle.on_transition(interrupt)
+        with pytest.raises(raised):
+            lifecycle.cancel(batch)
+        assert snapshot(batch) == before
+        lifecycle._hooks.clear()
+        lifecycle.cancel(batch)  # the batch is not left marked as inside a hook
+        assert batch.status is Status.CANCELLING
+
+    def test_coroutine_hooks_are_refused(self) -> None:
+        """An async hook would never run: it is refused when registered, however given."""
+
+        async def persist(b: Batch, event: str, source: Status | None, dest: Status) -> None:
+            pass  # pragma: no cover - never awaited
+
+        class Persist:
+            async def __call__(
+                self, b: Batch, event: str, source: Status | None, dest: Status
+            ) -> None:
+                pass  # pragma: no cover - never awaited
+
+        for hook in (persist, Persist()):
+            with pytest.raises(ArgumentError, match="coroutine function"):
+                Lifecycle(Clock()).on_transition(hook)  # type: ignore[arg-type]
+            with pytest.raises(ArgumentError, match="coroutine function"):
+                Lifecycle(Clock(), hooks=[hook])  # type: ignore[list-item]
+
+
+class TestProgressWhileCancelling:
+    def test_requests_in_flight_finish_while_cancelling(self) -> None:
+        """Progress is recorded while a cancel winds down, and the cancelled batch keeps it."""
+        lifecycle, batch = batch_in(Status.IN_PROGRESS)
+        lifecycle.cancel(batch)
+        lifecycle.record_progress(batch, completed=1, failed=1)
+        lifecycle.finish_cancel(batch, output_file_id="file-part")
+        assert batch.request_counts == RequestCounts(total=2, completed=1, failed=1)
+        assert batchfsm.validate(batch).ok

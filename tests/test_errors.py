@@ -80,6 +80,7 @@ BUILTINS: dict[type[Exception], type[Exception] | None] = {
     batchfsm.IllegalTransition: None,
     batchfsm.GuardError: ValueError,
     batchfsm.HookError: None,
+    batchfsm.ReentryError: None,
 }
 
 
