@@ -183,6 +183,8 @@ _DATA: dict[Event, Callable[..., Any]] = {
     E.RECORD_PROGRESS: _progress_data,
 }
 
+_SIGNATURES = {event: inspect.signature(parse) for event, parse in _DATA.items()}
+
 
 # -- what each event writes besides the status and the stamp, under the lock -----------
 
@@ -493,9 +495,12 @@ class Lifecycle:
             raise ArgumentError("event", f"expected one of {names}, got {event!r}") from None
         try:
             checked = parse(**data)
-        except TypeError as exc:  # a keyword the event does not take, or one missing
-            reason = str(exc).replace(parse.__name__ + "()", f"{known.value}")
-            raise ArgumentError("data", reason) from None
+        except TypeError:
+            try:  # a keyword the event does not take, or one missing: say which
+                _SIGNATURES[known].bind(**data)
+            except TypeError as exc:
+                raise ArgumentError("data", f"{known.value} {exc}") from None
+            raise
         if known is E.RECORD_PROGRESS:
             if now is not None:
                 raise ArgumentError("now", "record_progress stamps nothing; it takes no now")

@@ -1476,7 +1476,7 @@ class TestFire:
             ("explode", {}, "event", "expected one of cancel, complete, expire, fail, finalize,"),
             ("create", {}, "event", "expected one of"),
             ("start", {"totl": 2}, "data", "start got an unexpected keyword argument 'totl'"),
-            ("fail", {}, "data", "fail missing 1 required positional argument: 'errors'"),
+            ("fail", {}, "data", "fail missing a required argument: 'errors'"),
             ("record_progress", {"now": 5}, "now", "record_progress stamps nothing"),
         ],
     )
