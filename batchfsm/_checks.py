@@ -127,13 +127,6 @@ def _prelude(reads: Iterable[str], top: Callable[[str], str]) -> list[str]:
     return lines
 
 
-def _violation(writer: _Writer, item: Concrete) -> str:
-    path = item.check.path
-    where = f"child({path!r}, key)" if item.rule.over else repr(path)
-    severity = writer.constant("SEVERITY", item.severity)
-    return f"add(Violation({item.rule.code!r}, {where}, f{item.check.message!r}, {severity}))"
-
-
 def _tests(
     writer: _Writer, items: Iterable[Concrete], partial: bool, refuse: Callable[[Concrete], str]
 ) -> list[str]:

@@ -83,6 +83,7 @@ class TestFreshlyGenerated:
     def test_each_example_is_reported_alone(self, profile: Profile, partial: bool) -> None:
         """A checker generated now reports each payload rule's example with exactly that
         rule's code and the severity it has under the profile."""
+        concrete.cache_clear()  # made again, by the code as it is now
         check = checker.__wrapped__(profile, partial=partial)
         for rule in batchfsm.RULES:
             severity = rule.severity_under(profile)
@@ -93,3 +94,41 @@ class TestFreshlyGenerated:
             codes = {(v.code, v.severity) for v in found}
             assert codes == {(rule.code, severity)}, (rule.code, found)
         assert check(batchfsm.structure(base_payload()), *([frozenset()] if partial else [])) == []
+
+
+class TestReads:
+    """Each check knows exactly which facts it reads: the partial checker skips a check by
+    them, and the prelude reads no more than the checks need."""
+
+    @pytest.mark.parametrize(
+        ("code", "path", "reads"),
+        [
+            ("counts.exceeds_total", "$.request_counts", {"total", "completed", "failed"}),
+            (
+                "expires_at.window",
+                "$.expires_at",
+                {"expires_at", "created_at", "completion_window", "window"},
+            ),
+            ("stamp.missing", "$.failed_at", {"failed_at", "status"}),
+            ("metadata.key_too_long", "$.metadata", {"metadata"}),
+            ("errors.missing", "$.errors", {"errors", "status"}),
+            ("errors.unexpected", "$.errors", {"errors", "status"}),
+            ("object.invalid", "$.object", {"object"}),
+        ],
+    )
+    def test_reads(self, code: str, path: str, reads: set[str]) -> None:
+        """A check reads the facts of its condition and message, the fact an `over` rule
+        ranges over, the status where it is checked in some statuses only, and what a
+        derived fact is made from."""
+        concrete.cache_clear()
+        (item,) = [
+            i for i in concrete(Profile.OPENAI) if i.rule.code == code and i.check.path == path
+        ][:1]
+        assert item.reads == reads
+
+    def test_a_check_of_every_status_reads_no_status(self) -> None:
+        """A check that holds in every status does not read the status."""
+        concrete.cache_clear()
+        for item in concrete(Profile.OPENAI):
+            if item.statuses is None and "status" not in item.check.when + item.check.message:
+                assert "status" not in item.reads, item.rule.code
