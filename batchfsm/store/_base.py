@@ -28,7 +28,7 @@ from batchfsm._errors import ArgumentError, BatchfsmError, IllegalTransition
 from batchfsm._profile import Profile
 from batchfsm._record import Batch, Status
 from batchfsm._strict import INT64_MAX
-from batchfsm._table import TERMINAL, Event
+from batchfsm._table import IDEMPOTENT, TERMINAL, Event
 from batchfsm._validate import validate
 
 from ._errors import AdoptionError, ConflictError, StoreError, UnknownBatchError
@@ -129,6 +129,14 @@ def _columns(batch: Batch) -> tuple[str, int | None]:
             "batch", f"batch {batch.id!r} expires at {deadline!r}, past a 64-bit integer"
         )
     return batch.status.value, deadline
+
+
+def _unchanged(event: Event, source: Status, counts: object, batch: Batch) -> bool:
+    """Whether an event the lifecycle accepted changed nothing: a cancel of a batch already
+    cancelling or cancelled, or progress of zero (the engine's only no-ops)."""
+    if event is Event.RECORD_PROGRESS:
+        return batch.request_counts == counts
+    return (event, source) in IDEMPOTENT
 
 
 def _clock_of(lifecycle: Lifecycle) -> Callable[[], object]:
@@ -414,16 +422,16 @@ class Store(abc.ABC):
         if if_version is not None and version != if_version:
             raise ConflictError(batch_id, if_version, version)
         batch = loads(text)
-        before = dumps(batch)
         source = batch.status
+        counts = batch.request_counts
         moment = self._now() if now is None else now
         if event is Event.RECORD_PROGRESS and now is None:
             self.lifecycle.fire(batch, event, **data)  # it stamps nothing, and takes no now
         else:
             self.lifecycle.fire(batch, event, now=moment, **data)
-        doc = dumps(batch)
-        if doc == before:  # a change of nothing: no version, no audit row
+        if _unchanged(event, source, counts, batch):  # no version, no audit row
             return batch
+        doc = dumps(batch)
         status, deadline = _columns(batch)
         change = (event.value, source.value, moment)
         if not self._write(tx, batch_id, version, status, deadline, doc, change):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from batchfsm._engine import Lifecycle
@@ -47,20 +47,63 @@ def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" * len(values))
 
 
-class _Tx:
-    """Statements on one sqlite3 connection."""
+class _Session:
+    """One call's statements on its thread's connection: with `write`, one transaction
+    (``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back if the block raises). sqlite3's errors
+    become `StoreError`. A class rather than a generator: it runs on every call."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    __slots__ = ("_batch_id", "_connection", "_operation", "_store", "_write")
+
+    def __init__(
+        self, store: SQLiteStore, operation: str, batch_id: str | None, write: bool
+    ) -> None:
+        self._store = store
+        self._operation = operation
+        self._batch_id = batch_id
+        self._write = write
+        self._connection: sqlite3.Connection | None = None
+
+    def __enter__(self) -> _Session:
+        try:
+            connection = self._store._connection(self._operation, self._batch_id)
+            if self._write:
+                connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
         self._connection = connection
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, trace: object
+    ) -> None:
+        connection = self._connection
+        assert connection is not None
+        if kind is None:
+            if not self._write:
+                return
+            try:
+                connection.execute("COMMIT")
+                return
+            except sqlite3.Error as error:
+                exc = error
+        self._store._rollback(connection)
+        if isinstance(exc, sqlite3.Error):
+            raise self._failed(exc) from exc
+
+    def _failed(self, exc: sqlite3.Error) -> StoreError:
+        return StoreError(self._operation, self._batch_id, str(exc))
 
     def one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
+        assert self._connection is not None
         row: Row | None = self._connection.execute(sql, params).fetchone()
         return row
 
     def all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        assert self._connection is not None
         return self._connection.execute(sql, params).fetchall()
 
     def run(self, sql: str, params: Sequence[object] = ()) -> int:
+        assert self._connection is not None
         return self._connection.execute(sql, params).rowcount
 
 
@@ -142,24 +185,8 @@ class SQLiteStore(Store):
         with contextlib.suppress(sqlite3.Error):
             connection.close()
 
-    @contextlib.contextmanager
-    def _session(self, operation: str, batch_id: str | None, *, write: bool) -> Iterator[Tx]:
-        connection: sqlite3.Connection | None = None
-        try:
-            connection = self._connection(operation, batch_id)
-            if write:
-                connection.execute("BEGIN IMMEDIATE")
-            yield _Tx(connection)
-            if write:
-                connection.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if connection is not None:
-                self._rollback(connection)
-            raise StoreError(operation, batch_id, str(exc)) from exc
-        except BaseException:
-            if connection is not None:
-                self._rollback(connection)
-            raise
+    def _session(self, operation: str, batch_id: str | None, *, write: bool) -> _Session:
+        return _Session(self, operation, batch_id, write)
 
     def _rollback(self, connection: sqlite3.Connection) -> None:
         try:
