@@ -578,6 +578,19 @@ class TestClaim:
         with pytest.raises(ArgumentError):
             store.claim(1, lease_seconds=0)
 
+    def test_many_at_once(
+        self, tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """SQLite leases a large claim in chunks of ids (older builds take 999 parameters)."""
+        from batchfsm.store import _sqlite
+
+        monkeypatch.setattr(_sqlite, "_CHUNK", 2)
+        store = SQLiteStore(tmp_path / "many.sqlite3", clock=clock)
+        ids = {running(store).id for _ in range(5)}
+        assert {claim.batch.id for claim in store.claim(10, lease_seconds=60)} == ids
+        assert store.claim(10, lease_seconds=60) == []
+        store.close()
+
     def test_claim_in_threads(self, store: Store) -> None:
         """Eight threads claiming at once never get the same batch."""
         ids = {running(store).id for _ in range(40)}

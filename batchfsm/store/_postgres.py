@@ -158,7 +158,9 @@ class PostgresStore(Store):
             else:
                 yield _Tx(connection)
         except self._error as exc:
-            if connection is not None and (connection.closed or connection.broken):
+            if connection is not None and (
+                connection.closed or getattr(connection, "broken", False)
+            ):
                 self._forget(connection)
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise StoreError(operation, batch_id, reason) from exc

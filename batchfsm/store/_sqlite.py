@@ -43,6 +43,10 @@ _QUERIES = Queries(
 )
 
 
+# Ids per UPDATE: older SQLite builds allow 999 parameters to a statement.
+_CHUNK = 500
+
+
 def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" * len(values))
 
@@ -238,12 +242,13 @@ class SQLiteStore(Store):
             " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY lease_until, id LIMIT ?",
             (*statuses, now, limit),
         )
-        if rows:
-            ids = [row[0] for row in rows]
+        ids = [row[0] for row in rows]
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
             tx.run(
                 "UPDATE batchfsm_batches SET lease_token = ?, lease_owner = ?, lease_until = ?"
-                f" WHERE id IN ({_marks(ids)})",
-                (*lease, *ids),
+                f" WHERE id IN ({_marks(chunk)})",
+                (*lease, *chunk),
             )
         return [(int(version), doc) for _, version, doc in rows]
 
