@@ -10,7 +10,6 @@ stands for its whole field, as the fact is the whole field.
 
 from __future__ import annotations
 
-import copy
 import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping
@@ -67,17 +66,16 @@ def _stand_in(tp: Any) -> Any:
     if type(None) in _members(tp):
         return None
     record = _record(tp)
-    if record is not None:
+    if record is not None:  # shared by every repair: the codec never changes what it reads
         hints = typing.get_type_hints(record)
         return {name: _stand_in(hints[name]) for name in wire_names(record)}
     return _NEUTRAL[tp]
 
 
 def _hides(keys: Keys) -> frozenset[str]:
-    """The facts read at, inside or around the value at `keys`."""
-    return frozenset(
-        name for name, at in _FACT_KEYS.items() if at[: len(keys)] == keys or keys[: len(at)] == at
-    )
+    """The facts read at or inside the value at `keys` (none is read from inside a field:
+    an array or a map is one field, and one fact)."""
+    return frozenset(name for name, at in _FACT_KEYS.items() if at[: len(keys)] == keys)
 
 
 def _fields(cl: type, keys: Keys = (), path: str = ROOT) -> Iterator[tuple[str, _Field]]:
@@ -134,15 +132,13 @@ def repair(
     out = dict(value)
     copies: dict[Keys, dict[str, Any]] = {(): out}
     hidden: set[str] = set()
-    # Outer fields first: what lies inside a replaced record is replaced with it.
-    for keys in sorted(chosen, key=len):
-        if any(keys[:n] in chosen for n in range(1, len(keys))):
-            continue
+    # The codec reports nothing inside a record it refused whole: no field chosen lies
+    # inside another.
+    for keys, field in chosen.items():
         parent = _copied(copies, keys[:-1])
         if parent is None:
             return None
-        field = chosen[keys]
-        parent[keys[-1]] = copy.deepcopy(field.stand_in)
+        parent[keys[-1]] = field.stand_in
         hidden |= field.hides
     return out, frozenset(hidden)
 

@@ -214,12 +214,12 @@ def _judge(value: object, profile: Profile) -> Report:
 def _judgeable(
     value: dict[str, Any], profile: Profile, refused: list[Violation]
 ) -> list[Violation]:
-    """`refused` (why `value` does not decode under `profile`) and every violation of a
-    check that reads no value compat cannot read either: compat's reading is checked, as
-    it is when a payload that reads only with quirks is validated without them."""
+    """`refused` (why `value` does not decode under `profile`), then what the checks find
+    in compat's reading of it: all of them if compat reads it, else those that read no
+    value compat refused too. A payload is judged as compat reads it whatever the profile,
+    so that a wrong value in one field changes nothing about how the others are read."""
     normalized, notes, _ = normalize(value)
     found = notes + refused if profile.quirks else list(refused)
-    unknown: frozenset[str] = frozenset()
     if profile.quirks:  # compat's reading is the one that failed
         repaired = repair(normalized, refused)
     else:
