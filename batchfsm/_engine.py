@@ -315,8 +315,9 @@ class Lifecycle:
 
     Args:
         clock: A zero-argument callable returning Unix seconds (an int, or a float such as
-            ``time.time`` gives, floored to the second); the wall clock by default. A stamp is never earlier than the batch's latest stamp, so a clock
-            that steps back cannot break the order of stamps (the stamp is clamped).
+            ``time.time`` gives, floored to the second); the wall clock by default. A stamp
+            is never earlier than the batch's latest stamp, so a clock that steps back
+            cannot break the order of stamps (the stamp is clamped).
         profile: A `Profile` or a preset's name: ``strict`` allows only the edges OpenAI
             documents; ``openai`` (default) and ``compat`` also the tolerated ones.
         id_factory: Makes the id of each new batch; ``batch_`` + 32 hex digits by default.
@@ -375,6 +376,11 @@ class Lifecycle:
         }
         self._create_guard = _compile_guard(self.profile, CREATE)
         self._progress_guard = _compile_guard(self.profile, RECORD_PROGRESS)
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock this engine stamps from (the wall clock unless one was given)."""
+        return self._clock
 
     # -- creation ----------------------------------------------------------------------
 

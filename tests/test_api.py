@@ -62,7 +62,7 @@ def test_api_reference_matches_all() -> None:
     )
     assert names == sorted(names), "the name sections are not in sorted order"
     assert len(names) == len(set(names)), "a name has two sections"
-    assert modules == ["batchfsm.strategies", "batchfsm.testing"]
+    assert modules == ["batchfsm.store", "batchfsm.strategies", "batchfsm.testing"]
 
 
 def test_guarantees_page_names_tests_that_exist() -> None:

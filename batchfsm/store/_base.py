@@ -21,7 +21,6 @@ from typing import Any, Protocol
 
 import attrs
 
-from batchfsm._clock import wall_clock
 from batchfsm._codec import dumps, loads
 from batchfsm._engine import Lifecycle, Sweep
 from batchfsm._errors import ArgumentError, BatchfsmError, IllegalTransition
@@ -139,12 +138,6 @@ def _unchanged(event: Event, source: Status, counts: object, batch: Batch) -> bo
     return (event, source) in IDEMPOTENT
 
 
-def _clock_of(lifecycle: Lifecycle) -> Callable[[], object]:
-    """The clock `lifecycle` reads, so that a store built on it keeps the same time."""
-    clock = getattr(lifecycle, "_clock", None)
-    return clock if callable(clock) else wall_clock
-
-
 class Store(abc.ABC):
     """Batches in a database, changed only through the `Lifecycle` and only by
     compare-and-set on their version, with an audit row for every change.
@@ -192,7 +185,7 @@ class Store(abc.ABC):
         if clock is not None and not callable(clock):
             raise ArgumentError("clock", f"expected a callable, got {clock!r}")
         self.lifecycle: Lifecycle = lifecycle
-        self._clock: Callable[[], object] = clock if clock is not None else _clock_of(lifecycle)
+        self._clock: Callable[[], object] = clock if clock is not None else lifecycle.clock
         self._local = threading.local()
         self._opened: builtins.list[tuple[int, Any]] = []
         self._opened_lock = threading.Lock()
