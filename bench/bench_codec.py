@@ -5,7 +5,8 @@ profile, plus three generated ones (16 metadata pairs; a failed batch with 5 err
 unknown keys at top level and nested), the per-call time of
 
 * batchfsm: ``batchfsm.loads(raw)`` / ``batchfsm.dumps(batch)``, and
-  ``batchfsm.validate(raw)`` (decode plus every lifecycle check; target 2.0x openai's decode);
+  ``batchfsm.validate(raw)`` (decode plus every lifecycle check; target 1.8x openai's decode,
+  goal 1.5x);
 * openai (the peer): ``openai.types.Batch.model_validate_json(raw)`` /
   ``model.model_dump_json()``;
 * msgspec (the floor): ``msgspec.json.Decoder(BatchStruct).decode(raw)`` /
@@ -17,9 +18,11 @@ and, within it, every implementation in an order rotated per round, so drift (CP
 frequency, other load) hits all of them alike. The table shows the median across rounds,
 the batchfsm/openai and msgspec/openai ratios, and how many bytes each encoder writes
 (they differ in whether absent keys come back as nulls and unknown keys are kept). The
-summary gives the geometric means of the ratios against the targets (loads <= 1.5x openai,
-goal 1.0x; dumps <= 1.0x openai), and, as a cross-check, the same means computed from
-per-round ratios ("paired"). The exit code is 0 regardless of the verdicts.
+summary gives, over the payloads, the geometric means of the ratios of medians and of the
+per-round ratios ("paired": a round's two samples are taken moments apart, so drift slower
+than a round cancels out of them), and judges the paired ones against the targets (loads
+<= 1.3x openai, goal 1.0x; validate <= 1.8x openai's decode, goal 1.5x; dumps <= 1.0x
+openai). The exit code is 0 regardless of the verdicts.
 
 Run it from the repository root, with batchfsm importable (installed, or ``PYTHONPATH=.``)
 and the ``bench`` extra installed (openai, msgspec)::
@@ -70,9 +73,9 @@ QUICK_ROUNDS = 3
 TARGET_MS = 10.0
 QUICK_TARGET_MS = 5.0
 
-VALIDATE_TARGET = 2.0
+VALIDATE_TARGET = 1.8
 VALIDATE_GOAL = 1.5
-LOADS_TARGET = 1.5
+LOADS_TARGET = 1.3
 LOADS_GOAL = 1.0
 DUMPS_TARGET = 1.0
 
@@ -470,7 +473,10 @@ def summary(cells: Cells, payloads: Sequence[Payload]) -> dict[str, Any]:
 
 
 def print_summary(stats: dict[str, Any], cells: Cells, rounds: int) -> None:
-    print(f"\nSummary: geometric mean over payloads of the ratios of medians ({rounds} rounds)")
+    print(
+        f"\nSummary: geometric mean over payloads of the ratios of medians ({rounds} rounds);"
+        " the targets are judged on the paired means"
+    )
     for key, entry in stats.items():
         span = ""
         if entry["geomean"] is not None:
@@ -479,13 +485,13 @@ def print_summary(stats: dict[str, Any], cells: Cells, rounds: int) -> None:
                 f" paired {fmt_ratio(entry['paired_geomean'])}"
             )
         print(f"  {key:<22}{fmt_ratio(entry['geomean']):>7}{span}")
-    loads = stats["batchfsm/openai loads"]["geomean"]
-    dumps = stats["batchfsm/openai dumps"]["geomean"]
+    loads = stats["batchfsm/openai loads"]["paired_geomean"]
+    dumps = stats["batchfsm/openai dumps"]["paired_geomean"]
     met = verdict(loads, LOADS_TARGET, "SKIPPED (no openai)")
     print(f"  target loads <= {LOADS_TARGET}x openai: {met}")
     print(f"  goal   loads <= {LOADS_GOAL}x openai: {verdict(loads, LOADS_GOAL)}")
     print(f"  target dumps <= {DUMPS_TARGET}x openai: {verdict(dumps, DUMPS_TARGET)}")
-    checked = stats["batchfsm/openai validate"]["geomean"]
+    checked = stats["batchfsm/openai validate"]["paired_geomean"]
     print(
         f"  target validate <= {VALIDATE_TARGET}x openai decode:"
         f" {verdict(checked, VALIDATE_TARGET)}"
@@ -526,6 +532,7 @@ def write_json(
             "loads_goal": LOADS_GOAL,
             "dumps": DUMPS_TARGET,
             "validate": VALIDATE_TARGET,
+            "validate_goal": VALIDATE_GOAL,
         },
     }
     write_report(path, report)
