@@ -12,6 +12,7 @@ guards are generated from the rules (`_checks`), as the validator's checks are.
 from __future__ import annotations
 
 import copy
+import enum
 import inspect
 import math
 import secrets
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NoReturn, Protocol
 
 import attrs
-from transitions import Machine
+from transitions import Machine, State
 
 from ._checks import Guard, guard_lines, writer
 from ._clock import wall_clock
@@ -310,6 +311,44 @@ def _reraise_unreadable(batch: Batch) -> NoReturn:
     raise _unreadable(batch, bad) from None
 
 
+class _State(State):
+    """A transitions state whose name is a plain attribute: transitions reads it about eight
+    times per event, and on an Enum state each read is two Python-level property calls (a
+    sixth of the cost of an event, measured by bench/bench_instructions.py)."""
+
+    name = ""  # a plain class attribute, so that the instance's own is what is read
+
+    def __init__(self, name: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(name, *args, **kwargs)
+        self.name = name.name if isinstance(name, enum.Enum) else name
+
+
+class _Machine(Machine):
+    """transitions' Machine with `_State`s, finding a `Status`'s state by one dict lookup.
+
+    It relies on ``state_cls``, ``get_state`` and ``State.name``, all of transitions' 0.9
+    series, to which pyproject.toml pins it.
+    """
+
+    state_cls = _State
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._of_status: dict[Status, State] = {}
+        super().__init__(*args, **kwargs)
+        self._of_status = {status: self.states[status.name] for status in Status}
+
+    def get_state(self, state: Any) -> Any:
+        # A plain str is a state's name ("IN_PROGRESS"); one equal to a Status's value is
+        # not, and goes to super(), which refuses it as before.
+        if type(state) is Status:
+            found = self._of_status.get(state)
+        elif type(state) is str:
+            found = self.states.get(state)
+        else:
+            found = None
+        return found if found is not None else super().get_state(state)
+
+
 class Lifecycle:
     """Drives `Batch` records through the lifecycle table: only legal changes, each stamped.
 
@@ -351,7 +390,7 @@ class Lifecycle:
             )
             for status in Status
         }
-        self._machine = Machine(
+        self._machine = _Machine(
             model=None,
             states=Status,
             transitions=[
