@@ -245,36 +245,29 @@ def _windows(_: Lifeline) -> Iterator[dict[str, Any]]:
     yield {"when": "window is not None and completion_window != '24h'"}
 
 
-def _d(code: str, summary: str, build: ex.Build, **more: Any) -> Rule:
-    return Rule(code, summary, build, Stage.DECODE, **more)
-
-
-def _h(code: str, summary: str, build: ex.Build) -> Rule:
-    return Rule(code, summary, build, Stage.HISTORY)
-
-
-def _quirk(code: str, summary: str, build: ex.Build) -> Rule:
-    return Rule(code, summary, build, Stage.DECODE, _WARNING, quirk=True)
-
+# Stages and the quirks' severity, short for the table below.
+_DECODE, _HISTORY = Stage.DECODE, Stage.HISTORY
+_QUIRK: dict[str, Any] = {"stage": Stage.DECODE, "severity": _WARNING, "quirk": True}
 
 set_, inside = ex.setting, ex.inside
 
 #: Every rule, in catalog order.
 RULES: tuple[Rule, ...] = (
     # -- decoding: found by the codec ---------------------------------------------------
-    _d("json.empty", "the input is empty or blank", ex.raw(b"")),
-    _d("json.encoding", "the bytes are not UTF-8", ex.raw(b'{"id": "\xff"}')),
-    _d("json.syntax", "the text is not JSON", ex.raw(b'{"id": ')),
-    _d("json.not_object", "the JSON value is not an object", ex.raw(b"[]")),
-    _d("field.missing", "a required key is absent", ex.dropping("status")),
-    _d("field.type", "a value has the wrong JSON type", set_(created_at="1711471533")),
-    _d(
+    Rule("json.empty", "the input is empty or blank", ex.raw(b""), _DECODE),
+    Rule("json.encoding", "the bytes are not UTF-8", ex.raw(b'{"id": "\xff"}'), _DECODE),
+    Rule("json.syntax", "the text is not JSON", ex.raw(b'{"id": '), _DECODE),
+    Rule("json.not_object", "the JSON value is not an object", ex.raw(b"[]"), _DECODE),
+    Rule("field.missing", "a required key is absent", ex.dropping("status"), _DECODE),
+    Rule("field.type", "a value has the wrong JSON type", set_(created_at="1711471533"), _DECODE),
+    Rule(
         "field.range",
         "an integer is outside 64 bits, or a timestamp is negative",
         set_(completed_at=-1),
+        _DECODE,
     ),
-    _d("status.unknown", "status is not one of the eight statuses", set_(status="done")),
-    _d("file_id.empty", "a file id is the empty string", set_(input_file_id="")),
+    Rule("status.unknown", "status is not one of the eight statuses", set_(status="done"), _DECODE),
+    Rule("file_id.empty", "a file id is the empty string", set_(input_file_id=""), _DECODE),
     Rule(
         "encode.unsupported",
         "a value set on a record by hand has no wire form (a str status, a float in extra)",
@@ -524,56 +517,72 @@ RULES: tuple[Rule, ...] = (
         message="reasoning_tokens {reasoning_tokens} exceeds output_tokens {output_tokens}",
     ),
     # -- compat normalisations: warnings, only under a profile that reads quirks --------
-    _quirk(
-        "compat.camel_case", "a camelCase key was renamed to its snake_case wire name", ex.camel
+    Rule(
+        "compat.camel_case",
+        "a camelCase key was renamed to its snake_case wire name",
+        ex.camel,
+        **_QUIRK,
     ),
-    _quirk(
+    Rule(
         "compat.status_case",
         "a status in another casing was read as the canonical value",
         set_(status="Completed"),
+        **_QUIRK,
     ),
-    _quirk(
+    Rule(
         "compat.timestamp_iso",
         "an ISO-8601 timestamp was read as the Unix second it falls in",
         set_(created_at="2024-03-26T16:45:33Z"),
+        **_QUIRK,
     ),
-    _quirk(
+    Rule(
         "compat.timestamp_string",
         "a timestamp written as a numeric string was read as an integer",
         set_(created_at="1711471533"),
+        **_QUIRK,
     ),
-    _quirk(
+    Rule(
         "compat.file_id_empty",
         "an empty-string file id was read as null",
         set_(output_file_id="", request_counts={"total": 100, "completed": 0, "failed": 100}),
+        **_QUIRK,
     ),
-    _quirk(
+    Rule(
         "compat.count_null",
         "a null request count was read as 0",
         lambda p: (
             ex.validating(p) | {"request_counts": {"total": None, "completed": 0, "failed": 0}}
         ),
+        **_QUIRK,
     ),
-    _quirk("compat.endpoint_null", "endpoint is null", set_(endpoint=None)),
-    _quirk("compat.endpoint_missing", "endpoint is missing", ex.dropping("endpoint")),
+    Rule("compat.endpoint_null", "endpoint is null", set_(endpoint=None), **_QUIRK),
+    Rule("compat.endpoint_missing", "endpoint is missing", ex.dropping("endpoint"), **_QUIRK),
     # -- histories: one snapshot against the one before ---------------------------------
-    _h("history.id_changed", "a later snapshot has another id", ex.history(set_(id="batch_other"))),
-    _h(
+    Rule(
+        "history.id_changed",
+        "a later snapshot has another id",
+        ex.history(set_(id="batch_other")),
+        _HISTORY,
+    ),
+    Rule(
         "history.unreachable",
         "a status cannot follow the one before, even skipping polls",
         ex.history(ex.failed, set_(errors={"object": "list", "data": [{"code": "x"}]})),
+        _HISTORY,
     ),
-    _h(
+    Rule(
         "history.stamp_changed",
         "a stamp changed or disappeared",
         ex.history(set_(in_progress_at=1711471539)),
+        _HISTORY,
     ),
-    _h(
+    Rule(
         "history.field_changed",
         "created_at, expires_at, input_file_id or endpoint changed",
         ex.history(set_(input_file_id="file-other")),
+        _HISTORY,
     ),
-    _h("history.counts_decreased", "a request count went down", ex.counts_went_down),
+    Rule("history.counts_decreased", "a request count went down", ex.counts_went_down, _HISTORY),
 )
 
 #: The rules by code.

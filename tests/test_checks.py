@@ -91,6 +91,7 @@ class TestFreshlyGenerated:
                 continue
             batch = batchfsm.structure(rule.build_example())
             found = check(batch, frozenset()) if partial else check(batch)
+            assert found == checker(profile)(batch)  # paths and messages too
             codes = {(v.code, v.severity) for v in found}
             assert codes == {(rule.code, severity)}, (rule.code, found)
         assert check(batchfsm.structure(base_payload()), *([frozenset()] if partial else [])) == []
