@@ -133,3 +133,31 @@ class TestReads:
         for item in concrete(Profile.OPENAI):
             if item.statuses is None and "status" not in item.check.when + item.check.message:
                 assert "status" not in item.reads, item.rule.code
+
+    @pytest.mark.parametrize("profile", PROFILES, ids=str)
+    def test_payloads_beyond_the_examples(self, profile: Profile) -> None:
+        """On payloads the examples do not cover (an unreadable window, stamps out of
+        order in a status that cannot carry one of them, a negative reasoning count), a
+        checker generated now reports what the imported one does, severity included."""
+        concrete.cache_clear()
+        fresh = checker.__wrapped__(profile)
+        base = base_payload()
+        validating = {
+            **base,
+            "status": "validating",
+            "in_progress_at": base["created_at"] - 10,
+            "finalizing_at": None,
+            "completed_at": None,
+        }
+        usage = {**base["usage"], "output_tokens_details": {"reasoning_tokens": -1}}
+        for payload in (
+            {**base, "completion_window": "1d"},
+            validating,
+            {**base, "usage": usage},
+        ):
+            batch = batchfsm.structure(payload)
+            found = fresh(batch)
+            assert found
+            assert found == checker(profile)(batch)
+        (window,) = fresh(batchfsm.structure({**base, "completion_window": "1d"}))
+        assert window.severity is batchfsm.Severity.ERROR
