@@ -86,10 +86,9 @@ def concrete(profile: Profile) -> tuple[Concrete, ...]:
 
 
 class _Writer:
-    """Lines of generated code and the globals they need."""
+    """The globals generated code needs, each under a name of its own."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
         self.names: dict[str, Any] = {**NAMES, "Violation": Violation, "child": child}
 
     def constant(self, prefix: str, value: Any) -> str:
