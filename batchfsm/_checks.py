@@ -21,7 +21,7 @@ from ._jsonpath import child
 from ._profile import Profile
 from ._record import Batch, Status
 from ._rules import DERIVED, FACTS, NAMES, RULES, Check, Rule, Stage
-from ._table import INITIAL, Event, Operation, Transition, lifeline, passed, transitions_for
+from ._table import Operation, Transition, lifeline, passed, transitions_for
 
 __all__ = ["Checker", "Guard", "checker", "guards"]
 
@@ -47,12 +47,15 @@ class Concrete:
 
 def _names(expression: str) -> set[str]:
     """The names an expression reads."""
-    tree = ast.parse(expression, mode="eval")
+    tree = ast.parse(expression)
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
 def _reads(rule: Rule, check: Check) -> frozenset[str]:
-    names = _names(check.when) | _names("f" + repr(check.message))
+    """The facts `check` depends on: those its condition reads (a message reads no other,
+    which tests/test_checks.py holds the rules to), derived ones expanded, the fact an
+    `over` rule ranges over, and the status where the check holds in some statuses only."""
+    names = _names(check.when)
     if rule.over:
         names.add(rule.over)
     if rule.after or check.statuses is not None:
@@ -91,8 +94,9 @@ class _Writer:
     def __init__(self) -> None:
         self.names: dict[str, Any] = {**NAMES, "Violation": Violation, "child": child}
 
-    def constant(self, prefix: str, value: Any) -> str:
-        name = f"{prefix}_{len(self.names)}"
+    def constant(self, value: Any) -> str:
+        """A new global holding `value`, named for its type so the source reads well."""
+        name = f"{type(value).__name__.upper()}_{len(self.names)}"
         self.names[name] = value
         return name
 
@@ -102,12 +106,9 @@ class _Writer:
 
 
 def _prelude(reads: Iterable[str], top: Callable[[str], str]) -> list[str]:
-    """Lines that read each fact in `reads` into a local of its name; `top(key)` is the
-    expression of a top-level wire value."""
+    """Lines that read each fact in `reads` (derived ones expanded, as `_reads` does) into
+    a local of its name; `top(key)` is the expression of a top-level wire value."""
     reads = set(reads)
-    for name in list(reads):
-        if name in DERIVED:
-            reads |= _names(DERIVED[name]) & FACTS.keys()
     lines: list[str] = []
     parents: set[str] = set()
     for name, (parent, attribute) in FACTS.items():
@@ -127,19 +128,22 @@ def _prelude(reads: Iterable[str], top: Callable[[str], str]) -> list[str]:
 
 
 def _tests(
-    writer: _Writer, items: Iterable[Concrete], partial: bool, refuse: Callable[[Concrete], str]
+    writer: _Writer,
+    items: Iterable[Concrete],
+    refuse: Callable[[Concrete], str],
+    *,
+    partial: bool = False,
 ) -> list[str]:
     """Lines that run `refuse(item)` for each item whose condition holds."""
     lines = []
     for item in items:
         test = item.check.when
         if partial and item.reads:
-            test = f"unknown.isdisjoint({writer.constant('READS', item.reads)}) and ({test})"
+            test = f"unknown.isdisjoint({writer.constant(item.reads)}) and ({test})"
         over = item.rule.over
-        if over:
-            guard = f"unknown.isdisjoint({{{over!r}}}) and " if partial else ""
+        if over:  # a partial check's test skips it when `over` is unknown (it reads it)
             lines += [
-                f"if {guard}{over}:",
+                f"if {over}:",
                 f"    for key, value in {over}.items():",
                 f"        if {test}:",
                 f"            {refuse(item)}",
@@ -152,30 +156,23 @@ def _tests(
 def _dispatched(
     writer: _Writer,
     items: Iterable[Concrete],
-    partial: bool,
     refuse: Callable[[Concrete], str],
-    status: Status | None = None,
+    *,
+    partial: bool = False,
 ) -> list[str]:
-    """The tests of `items`: those of every status first, then, in one branch per status
-    (or only `status`'s, when it is known), those of one status."""
+    """The tests of `items`: those of every status first, then one branch per status with
+    those of that status. (A partial check's test already skips a status-bound check when
+    the status is unknown: its reads hold the status.)"""
     items = tuple(items)
-    lines = _tests(writer, [i for i in items if i.statuses is None], partial, refuse)
+    lines = _tests(writer, [i for i in items if i.statuses is None], refuse, partial=partial)
     branches = [
-        (candidate, [i for i in items if i.statuses is not None and candidate in i.statuses])
-        for candidate in (Status if status is None else (status,))
+        (candidate, chosen)
+        for candidate in Status
+        if (chosen := [i for i in items if i.statuses is not None and candidate in i.statuses])
     ]
-    keyword = "if"
-    for candidate, chosen in branches:
-        if not chosen:
-            continue
-        body = _tests(writer, chosen, partial, refuse)
-        if status is not None:
-            lines += body
-            continue
-        known = "unknown.isdisjoint({'status'}) and " if partial else ""
-        lines.append(f"{keyword} {known}status is {writer.status(candidate)}:")
-        lines += [f"    {line}" for line in body]
-        keyword = "elif"
+    for index, (candidate, chosen) in enumerate(branches):
+        lines.append(f"{'elif' if index else 'if'} status is {writer.status(candidate)}:")
+        lines += [f"    {line}" for line in _tests(writer, chosen, refuse, partial=partial)]
     return lines
 
 
@@ -183,7 +180,7 @@ def _report(writer: _Writer) -> Callable[[Concrete], str]:
     def report(item: Concrete) -> str:
         path = item.check.path
         where = f"child({path!r}, key)" if item.rule.over else repr(path)
-        severity = writer.constant("SEVERITY", item.severity)
+        severity = writer.constant(item.severity)
         message = f"f{item.check.message!r}"
         return f"add(Violation({item.rule.code!r}, {where}, {message}, {severity}))"
 
@@ -201,7 +198,7 @@ def checker(profile: Profile, *, partial: bool = False) -> Callable[..., list[Vi
     arguments = "batch, unknown" if partial else "batch"
     lines = [f"def check({arguments}):", "    found = []", "    add = found.append"]
     body = _prelude(reads, lambda key: f"batch.{key}")
-    body += _dispatched(writer, items, partial, _report(writer))
+    body += _dispatched(writer, items, _report(writer), partial=partial)
     lines += [f"    {line}" for line in body]
     lines.append("    return found")
     title = f"check {profile.name}{' partial' if partial else ''}"
@@ -218,27 +215,26 @@ def guards(profile: Profile, step: Transition | Operation) -> tuple[Concrete, ..
 
 def guard_lines(profile: Profile, step: Transition | Operation, writer: _Writer) -> list[str]:
     """Lines that return ``(code, message)`` for the first guard of `step` the change would
-    break: they read the batch as it will be, from ``batch``, ``stamp`` and ``changes``."""
+    break: they read the batch as it will be, from ``batch``, ``stamp`` and ``changes``.
+
+    An edge's destination is known, so its guards are those of that status, unbranched; an
+    operation's guards hold in every status (tests/test_checks.py holds the rules to it).
+    """
     items = guards(profile, step)
-    reads = frozenset().union(*(item.reads for item in items))
+    # The facts whose new value is not in ``changes``: the edge's status and its stamp.
+    fixed: dict[str, str] = {}
     if isinstance(step, Transition):
-        stamp: str | None = step.stamp
-        dest: Status | None = step.dest
-    else:
-        stamp = None
-        dest = INITIAL if step.event is Event.CREATE else None
+        fixed = {"status": writer.status(step.dest), step.stamp: "stamp"}
+        items = tuple(i for i in items if i.statuses is None or step.dest in i.statuses)
 
     def top(key: str) -> str:
-        if key == "status" and dest is not None:
-            return writer.status(dest)
-        if key == stamp:
-            return "stamp"
-        return f"changes.get({key!r}, batch.{key})"
+        return fixed.get(key) or f"changes.get({key!r}, batch.{key})"
 
     def refuse(item: Concrete) -> str:
         return f"return ({item.rule.code!r}, f{item.check.message!r})"
 
-    return _prelude(reads, top) + _dispatched(writer, items, False, refuse, dest)
+    reads = frozenset().union(*(item.reads for item in items))
+    return _prelude(reads, top) + _tests(writer, items, refuse)
 
 
 def writer() -> _Writer:

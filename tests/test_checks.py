@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import inspect
 import linecache
+import re
 import traceback
 
 import pytest
 
 import batchfsm
 from batchfsm import Lifecycle, Profile, Status
-from batchfsm._checks import checker, concrete
+from batchfsm._checks import _names, checker, concrete, guard_lines, guards, writer
 from batchfsm._examples import base_payload
+from batchfsm._rules import DERIVED, FACTS
+from batchfsm._table import CREATE, RECORD_PROGRESS, transitions_for
 
 from paths import Clock, batch_in
 
@@ -118,7 +121,7 @@ class TestReads:
         ],
     )
     def test_reads(self, code: str, path: str, reads: set[str]) -> None:
-        """A check reads the facts of its condition and message, the fact an `over` rule
+        """A check reads the facts of its condition, the fact an `over` rule
         ranges over, the status where it is checked in some statuses only, and what a
         derived fact is made from."""
         concrete.cache_clear()
@@ -161,3 +164,59 @@ class TestReads:
             assert found == checker(profile)(batch)
         (window,) = fresh(batchfsm.structure({**base, "completion_window": "1d"}))
         assert window.severity is batchfsm.Severity.ERROR
+
+
+class TestGeneratedShape:
+    """What the generated code reads, and from where."""
+
+    @pytest.mark.parametrize("profile", PROFILES, ids=str)
+    def test_messages_read_what_conditions_read(self, profile: Profile) -> None:
+        """A message names no fact its condition does not read, so skipping a check by
+        what its condition reads never runs a message on a stand-in."""
+        concrete.cache_clear()
+        for item in concrete(profile):
+            named = _names("f" + repr(item.check.message)) & (FACTS.keys() | DERIVED.keys())
+            assert named <= item.reads, item.rule.code
+
+    @pytest.mark.parametrize("partial", [False, True])
+    @pytest.mark.parametrize("profile", PROFILES, ids=str)
+    def test_each_fact_read_once(self, profile: Profile, partial: bool) -> None:
+        """The generated check reads each fact (and each record holding facts) once."""
+        concrete.cache_clear()
+        source = inspect.getsource(checker.__wrapped__(profile, partial=partial))
+        reads = re.findall(r"^    (\w+) = ", source, flags=re.MULTILINE)
+        assert len(reads) == len(set(reads))
+        assert {"request_counts_", "status", "created_at"} <= set(reads)
+
+    @pytest.mark.parametrize("profile", PROFILES, ids=str)
+    def test_an_edge_guard_sees_its_destination(self, profile: Profile) -> None:
+        """An edge's guard reads the batch as it will be: the destination status and the
+        new stamp, everything else from the changes or the batch, and no status branch."""
+        concrete.cache_clear()
+        for edge in transitions_for(profile):
+            lines = guard_lines(profile, edge, writer())
+            if not lines:
+                continue
+            assert not any(line.startswith(("if status is", "elif status")) for line in lines)
+            assignments = dict(line.split(" = ", 1) for line in lines if " = " in line[:30])
+            if "status" in assignments:
+                assert assignments["status"] == edge.dest.name
+            if edge.stamp in assignments:
+                assert assignments[edge.stamp] == "stamp"
+            for name, value in assignments.items():
+                if name in FACTS and FACTS[name][0] is None and name not in ("status", edge.stamp):
+                    assert value == f"changes.get({name!r}, batch.{name})"
+
+    @pytest.mark.parametrize("profile", PROFILES, ids=str)
+    def test_operation_guards_hold_in_every_status(self, profile: Profile) -> None:
+        """An operation keeps the batch's status, so its guards are unbranched: each holds
+        in every status, and reads the batch's own values where the change has none."""
+        concrete.cache_clear()
+        for operation in (CREATE, RECORD_PROGRESS):
+            assert all(item.statuses is None for item in guards(profile, operation))
+            lines = guard_lines(profile, operation, writer())
+            assert lines
+            for line in lines:
+                name, _, value = line.partition(" = ")
+                if name in FACTS and FACTS[name][0] is None:
+                    assert value == f"changes.get({name!r}, batch.{name})"
