@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from ._record import Status
 
 __all__ = [
+    "MAX_PER_CODE",
     "ArgumentError",
     "BatchfsmError",
     "GuardError",
@@ -52,6 +54,45 @@ class Violation:
         return f"{self.path}: {self.message} [{self.code}]"
 
 
+#: At most this many violations of one code are listed, in a report or a PayloadError;
+#: one more stands for the rest and says how many were left out. A payload of any size
+#: then makes a report of bounded size.
+MAX_PER_CODE = 100
+
+
+def capped(violations: Iterable[Violation]) -> tuple[Violation, ...]:
+    """`violations` with at most `MAX_PER_CODE` (+ one that counts the rest) of each code.
+
+    The one that counts the rest stands at the place of the first left out, with its
+    code and severity, so a report's codes and its verdict are what they were.
+    """
+    found = tuple(violations)
+    if len(found) <= MAX_PER_CODE + 1:
+        return found
+    # A code with one more than the cap keeps it: that one may be a count already.
+    left_out = {
+        code: count - MAX_PER_CODE
+        for code, count in Counter(v.code for v in found).items()
+        if count > MAX_PER_CODE + 1
+    }
+    if not left_out:
+        return found
+    kept: list[Violation] = []
+    seen: Counter[str] = Counter()
+    for violation in found:
+        code = violation.code
+        seen[code] += 1
+        if code not in left_out or seen[code] <= MAX_PER_CODE:
+            kept.append(violation)
+        elif seen[code] == MAX_PER_CODE + 1:
+            message = (
+                f"{left_out[code]} more {code} problems left out from here on"
+                f" (after {MAX_PER_CODE}); the first: {violation.message}"
+            )
+            kept.append(Violation(code, violation.path, message, violation.severity))
+    return tuple(kept)
+
+
 class BatchfsmError(Exception):
     """The base of every exception batchfsm raises for something its caller did."""
 
@@ -59,7 +100,8 @@ class BatchfsmError(Exception):
 class PayloadError(BatchfsmError, ValueError):
     """A payload could not be decoded into (or encoded from) a `Batch`.
 
-    Every problem found is in `violations`, not just the first.
+    Every problem found is in `violations`, not just the first (at most `MAX_PER_CODE`
+    of one code, and one more that says how many of that code were left out).
 
     Attributes:
         violations: Each problem with its JSONPath and stable code.
@@ -70,7 +112,7 @@ class PayloadError(BatchfsmError, ValueError):
     batch_id: str | None
 
     def __init__(self, violations: Iterable[Violation], batch_id: str | None = None) -> None:
-        self.violations = tuple(violations)
+        self.violations = capped(violations)
         self.batch_id = batch_id
         super().__init__(self._message())
 

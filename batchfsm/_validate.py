@@ -16,7 +16,7 @@ import attrs
 from . import _codec, _json, _strict
 from ._checks import checker
 from ._compat import normalize
-from ._errors import ArgumentError, PayloadError, Severity, Violation
+from ._errors import ArgumentError, PayloadError, Severity, Violation, capped
 from ._fastpath import MISS
 from ._profile import PRESETS, Profile, resolve
 from ._record import Batch, Status
@@ -39,12 +39,13 @@ class Report:
     """What validating a payload (or a history of snapshots) found.
 
     Attributes:
-        violations: Every problem found, errors and warnings, each at its JSONPath.
+        violations: Every problem found, errors and warnings, each at its JSONPath; at
+            most `MAX_PER_CODE` of one code, and one more that counts the rest.
         batch: The decoded record (the last snapshot's, for a history), or None when the
             payload could not be decoded.
     """
 
-    violations: tuple[Violation, ...]
+    violations: tuple[Violation, ...] = attrs.field(converter=capped)
     batch: Batch | None
     batch_id: str | None = None
 
@@ -136,7 +137,7 @@ def validate(data: object, *, profile: Profile | str = "openai") -> Report:
                 value = None
         batch = _codec.fast_structure(value)  # MISS unless a dict of the right shape and types
         if batch is not MISS:
-            return Report(tuple(common[0](batch)), batch, batch.id)
+            return Report(common[0](batch), batch, batch.id)
     return _validate(data, resolve(profile))
 
 

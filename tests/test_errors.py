@@ -5,9 +5,12 @@ from __future__ import annotations
 import pickle
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import batchfsm
 from batchfsm import ArgumentError, BatchfsmError, PayloadError, Severity, Violation
+from batchfsm._errors import MAX_PER_CODE, capped
 
 
 class TestPayloadError:
@@ -105,3 +108,46 @@ class TestTree:
         }
         expected = BUILTINS[cls]
         assert builtins == (set() if expected is None else {expected})
+
+
+_CODES = ("field.type", "stamp.order", "counts.negative")
+
+
+class TestCapped:
+    """At most MAX_PER_CODE violations of one code are listed, and one more counts the rest."""
+
+    @given(st.lists(st.sampled_from(_CODES), max_size=3 * MAX_PER_CODE))
+    def test_bounded_and_counted(self, codes: list[str]) -> None:
+        """Each code keeps its first MAX_PER_CODE violations in order, then one that counts
+        the rest at the first left out's place; codes and severities are what they were."""
+        found = [Violation(code, f"$[{i}]", f"m{i}") for i, code in enumerate(codes)]
+        kept = capped(found)
+        assert {v.code for v in kept} == set(codes)
+        for code in _CODES:
+            mine = [v for v in found if v.code == code]
+            shown = [v for v in kept if v.code == code]
+            if len(mine) <= MAX_PER_CODE + 1:
+                assert shown == mine
+            else:
+                assert shown[:-1] == mine[:MAX_PER_CODE]
+                last = shown[-1]
+                assert last.path == mine[MAX_PER_CODE].path
+                assert last.message.startswith(f"{len(mine) - MAX_PER_CODE} more {code}")
+                assert last.message.endswith(f"the first: {mine[MAX_PER_CODE].message}")
+
+    @given(st.lists(st.sampled_from(_CODES), max_size=3 * MAX_PER_CODE))
+    def test_idempotent(self, codes: list[str]) -> None:
+        """Capping what is capped changes nothing, so a count is never counted again."""
+        found = [Violation(code, f"$[{i}]", f"m{i}") for i, code in enumerate(codes)]
+        assert capped(capped(found)) == capped(found)
+
+    def test_severity_kept(self) -> None:
+        """The violation that counts the rest has their severity."""
+        found = [Violation("x.y", "$", "m", Severity.WARNING)] * (MAX_PER_CODE + 5)
+        assert capped(found)[-1].severity is Severity.WARNING
+
+    def test_payload_error_capped(self) -> None:
+        """A PayloadError lists at most MAX_PER_CODE + 1 violations of one code."""
+        error = PayloadError([Violation("field.type", f"$[{i}]", "m") for i in range(1000)])
+        assert len(error.violations) == MAX_PER_CODE + 1
+        assert "900 more field.type problems" in str(error)

@@ -14,6 +14,7 @@ import batchfsm
 from batchfsm import EVENTS, ArgumentError, Event, Lifecycle, Profile, Severity, Status
 from batchfsm import strategies as bst
 from batchfsm._codec import fast_structure
+from batchfsm._errors import MAX_PER_CODE
 from batchfsm._examples import base_payload
 from batchfsm._fastpath import MISS
 from batchfsm._reference import violations_page
@@ -675,6 +676,32 @@ class TestHostileSizes:
         assert report.batch is not None
         assert report.batch.errors is not None
         assert len(report.batch.errors.data or []) == 10_000
+
+    @pytest.mark.parametrize("profile", ["strict", "openai", "compat"])
+    def test_violations_capped_per_code(self, profile: str) -> None:
+        """20,000 overlong metadata keys and 5,000 null error entries are reported as
+        MAX_PER_CODE of each code and one that counts the rest, whatever the profile."""
+        metadata = {f"{'k' * 70}{i}": "v" for i in range(20_000)}
+        payload = {**_BASE, "metadata": metadata}
+        report = validate(payload, profile=profile)
+        longs = [v for v in report.violations if v.code == "metadata.key_too_long"]
+        assert len(longs) == MAX_PER_CODE + 1
+        assert longs[-1].message.startswith("19900 more metadata.key_too_long problems")
+        nulls = _with(_BASE, {**_FAILED, "errors": {"object": "list", "data": [None] * 5_000}})
+        report = validate(json.dumps(nulls).encode(), profile=profile)
+        types = [v for v in report.violations if v.code == "field.type"]
+        assert len(types) == MAX_PER_CODE + 1
+        assert types[-1].path == f"$.errors.data[{MAX_PER_CODE}]"
+        assert not report.ok
+
+    @pytest.mark.parametrize("key", [(1, 2), 1.5, b"k", frozenset()])
+    def test_metadata_keys_json_cannot_hold(self, key: object) -> None:
+        """A metadata key that is not a string (possible only in Python values) is a
+        field.type at a path showing its repr, not a TypeError."""
+        for profile in ("strict", "openai", "compat"):
+            report = validate({**_BASE, "metadata": {key: "v"}}, profile=profile)
+            assert [v.code for v in report.violations] == ["field.type"]
+            assert report.violations[0].path.startswith("$.metadata[")
 
     @pytest.mark.parametrize(
         ("value", "code"),
