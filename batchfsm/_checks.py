@@ -128,17 +128,16 @@ def _prelude(reads: Iterable[str], top: Callable[[str], str]) -> list[str]:
 
 
 def _tests(
-    writer: _Writer,
     items: Iterable[Concrete],
     refuse: Callable[[Concrete], str],
-    *,
-    partial: bool = False,
+    writer: _Writer | None = None,
 ) -> list[str]:
-    """Lines that run `refuse(item)` for each item whose condition holds."""
+    """Lines that run `refuse(item)` for each item whose condition holds; with a `writer`
+    (a partial check), only while no fact the item reads is ``unknown``."""
     lines = []
     for item in items:
         test = item.check.when
-        if partial and item.reads:
+        if writer is not None and item.reads:
             test = f"unknown.isdisjoint({writer.constant(item.reads)}) and ({test})"
         over = item.rule.over
         if over:  # a partial check's test skips it when `over` is unknown (it reads it)
@@ -154,17 +153,14 @@ def _tests(
 
 
 def _dispatched(
-    writer: _Writer,
-    items: Iterable[Concrete],
-    refuse: Callable[[Concrete], str],
-    *,
-    partial: bool = False,
+    writer: _Writer, items: Iterable[Concrete], refuse: Callable[[Concrete], str], *, partial: bool
 ) -> list[str]:
     """The tests of `items`: those of every status first, then one branch per status with
     those of that status. (A partial check's test already skips a status-bound check when
     the status is unknown: its reads hold the status.)"""
     items = tuple(items)
-    lines = _tests(writer, [i for i in items if i.statuses is None], refuse, partial=partial)
+    skipping = writer if partial else None
+    lines = _tests([i for i in items if i.statuses is None], refuse, skipping)
     branches = [
         (candidate, chosen)
         for candidate in Status
@@ -172,7 +168,7 @@ def _dispatched(
     ]
     for index, (candidate, chosen) in enumerate(branches):
         lines.append(f"{'elif' if index else 'if'} status is {writer.status(candidate)}:")
-        lines += [f"    {line}" for line in _tests(writer, chosen, refuse, partial=partial)]
+        lines += [f"    {line}" for line in _tests(chosen, refuse, skipping)]
     return lines
 
 
@@ -234,7 +230,7 @@ def guard_lines(profile: Profile, step: Transition | Operation, writer: _Writer)
         return f"return ({item.rule.code!r}, f{item.check.message!r})"
 
     reads = frozenset().union(*(item.reads for item in items))
-    return _prelude(reads, top) + _tests(writer, items, refuse)
+    return _prelude(reads, top) + _tests(items, refuse)
 
 
 def writer() -> _Writer:
