@@ -169,7 +169,8 @@ def main() -> int:
                     flush=True,
                 )
     print(
-        f"worst: {worst_time:.1f}x the time (goal ≤ 20x), {worst_memory:.1f}x the memory (goal ≤ 10x)"
+        f"worst: {worst_time:.1f}x the time (goal <= 20x),"
+        f" {worst_memory:.1f}x the memory (goal <= 10x)"
     )
     return 0
 
