@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from batchfsm import _sources
-from batchfsm._sources import Item, Place, Unreadable, discover, read
+from batchfsm._sources import Item, Place, Skipped, Unreadable, discover, read
 
 PAYLOAD = {"id": "batch_1", "object": "batch"}
 LINE = json.dumps(PAYLOAD).encode()
@@ -46,11 +46,14 @@ class TestKinds:
         assert (item.place, item.data) == (Place(str(path)), text)
 
     def test_an_array_gives_its_elements(self, tmp_path: Path) -> None:
-        """A JSON array gives each element, named by its index."""
+        """A JSON array gives each element's own text, named by its index."""
         path = tmp_path / "x.json"
         path.write_text(json.dumps([PAYLOAD, 3], indent=1))
         found = items(path)
-        assert [(i.place.index, i.data) for i in found] == [(0, PAYLOAD), (1, 3)]
+        assert [(i.place.index, i.data) for i in found] == [
+            (0, json.dumps(PAYLOAD, indent=1).replace("\n", "\n ").encode()),
+            (1, b"3"),
+        ]
 
     def test_an_empty_file_has_no_payloads(self, tmp_path: Path) -> None:
         """An empty or blank file gives nothing."""
@@ -228,3 +231,152 @@ class TestBlocks:
         path.write_bytes(LINE + b"\n" + LINE + b"\n" + LINE + b" \n")
         found = items(path, max_bytes=len(LINE))
         assert [item.refused is None for item in found] == [True, True, False]
+
+
+class TestArrays:
+    """An array is split into its elements' texts, each judged as the payload alone."""
+
+    @pytest.mark.parametrize(
+        ("text", "elements"),
+        [
+            (b"[]", []),
+            (b" [ 1 ,\n 2 ] \n", [b"1", b"2"]),
+            (b'[{"a": "x,]}[\\"{"}, [1, [2]], "s"]', [b'{"a": "x,]}[\\"{"}', b"[1, [2]]", b'"s"']),
+            (b"[1 2, {]", None),  # a bracket that does not match
+            (b"[1, 2", None),  # never closed
+            (b"[1, 2] 3", None),  # something after it
+            (b"[1,, 2]", None),
+            (b"[, 1]", None),
+            (b"[1, ]", None),
+            (b'["open]', None),  # a string that never ends
+            (b"[1 2, x]", [b"1 2", b"x"]),  # text between commas is each element's to judge
+        ],
+    )
+    def test_elements(self, tmp_path: Path, text: bytes, elements: list[bytes] | None) -> None:
+        """Well-placed brackets give each element's text, trimmed; others the whole text."""
+        path = tmp_path / "x.json"
+        path.write_bytes(b"\n" + text)
+        found = items(path)
+        if elements is None:
+            assert [(item.index, item.data) for item in found] == [(None, text)]
+        else:
+            assert [(item.index, item.data) for item in found] == list(enumerate(elements))
+
+    def test_big_integers_keep_their_digits(self, tmp_path: Path) -> None:
+        """An element's 400-digit integer comes as written (a parse would make it a float)."""
+        path = tmp_path / "x.json"
+        digits = b"9" * 400
+        path.write_bytes(b'[{"n": ' + digits + b"}, 2]")
+        assert items(path)[0].data == b'{"n": ' + digits + b"}"
+
+    def test_a_huge_limit_reads_in_blocks(self, tmp_path: Path) -> None:
+        """A limit of a terabyte reads a document without asking for that much memory."""
+        path = tmp_path / "x.json"
+        path.write_text(json.dumps(PAYLOAD, indent=2))
+        (item,) = items(path, max_bytes=1 << 40)
+        assert item.data == path.read_bytes()
+
+
+class TestOversizedFirstLine:
+    """A first line past the limit lets the next line say what the source is."""
+
+    def test_then_an_object_is_json_lines(self, tmp_path: Path) -> None:
+        """Followed by a whole object, the first line is refused alone and the rest read."""
+        path = tmp_path / "x.json"
+        path.write_bytes(b"x" * 300 + b"\n\n" + LINE + b"\n" + LINE + b"\n")
+        found = items(path, max_bytes=100)
+        assert [(item.line, item.refused is None) for item in found] == [
+            (1, False),
+            (3, True),
+            (4, True),
+        ]
+
+    def test_then_another_line_too_large_is_json_lines(self, tmp_path: Path) -> None:
+        """Two long lines in a row are two refused lines, not one document."""
+        path = tmp_path / "x.json"
+        path.write_bytes(b"x" * 300 + b"\n" + b"y" * 200 + b"\n" + LINE)
+        found = items(path, max_bytes=100)
+        assert [(item.line, item.refused is None) for item in found] == [
+            (1, False),
+            (2, False),
+            (3, True),
+        ]
+
+    def test_alone_it_is_a_document(self, tmp_path: Path) -> None:
+        """A single long line is a document too large."""
+        path = tmp_path / "x.json"
+        path.write_bytes(b"[" + b"1," * 200 + b"1]\n")
+        (item,) = items(path, max_bytes=100)
+        assert item.refused is not None
+        assert f"the document holds {path.stat().st_size} bytes" in item.refused.message
+
+
+class _Chunks(io.RawIOBase):
+    """A stream that yields one chunk per read, then fails: a pipe whose writer died."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self.chunks = list(chunks)
+        self.reads = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self.reads += 1
+        if not self.chunks:
+            raise OSError(5, "Input/output error")
+        data = self.chunks.pop(0)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class TestArrival:
+    """A payload is handed on as soon as it has arrived, never after more input."""
+
+    def test_lines_after_the_first(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Each of the later lines, arriving apart, is handed on before the next read."""
+        raw = _Chunks(LINE + b"\n", LINE + b"\n", LINE + b"\n")
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BufferedReader(raw)))
+        found = read("-", 1 << 20)
+        assert [next(found).line for _ in range(3)] == [1, 2, 3]
+        assert raw.reads == 3
+        with pytest.raises(OSError, match="Input/output"):
+            next(found)
+
+    def test_before_read_is_called_before_each_read(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The before_read hook runs before every read, so output can be flushed first."""
+        raw = _Chunks(LINE + b"\n", LINE + b"\n", b"")
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BufferedReader(raw)))
+        events: list[str] = []
+        for item in read("-", 1 << 20, before_read=lambda: events.append(f"read {raw.reads}")):
+            events.append(f"item {item.line}")
+        assert events[:4] == ["read 0", "item 1", "read 1", "item 2"]
+
+    def test_a_closed_stdin_is_an_os_error(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Started with stdin closed, Python has no sys.stdin: reading `-` says so."""
+        monkeypatch.setattr("sys.stdin", None)
+        with pytest.raises(OSError, match="standard input is closed"):
+            list(read("-", 100))
+        assert _sources.size("-") is None
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+class TestSpecialFiles:
+    def test_only_regular_files_are_read_from_a_directory(self, tmp_path: Path) -> None:
+        """A FIFO is skipped, a link to a file is read, a dangling link is unreadable."""
+        (tmp_path / "a.json").write_text("{}")
+        os.mkfifo(tmp_path / "b.json")
+        (tmp_path / "c.json").symlink_to(tmp_path / "a.json")
+        (tmp_path / "d.json").symlink_to(tmp_path / "gone")
+        assert list(discover([str(tmp_path)])) == [
+            str(tmp_path / "a.json"),
+            Skipped(str(tmp_path / "b.json"), "not a regular file (a FIFO)"),
+            str(tmp_path / "c.json"),
+            Unreadable(str(tmp_path / "d.json"), "No such file or directory"),
+        ]
+
+    def test_a_path_given_by_name_is_read_whatever_it_is(self, tmp_path: Path) -> None:
+        """A FIFO named as a PATH is a source (process substitution gives one)."""
+        fifo = str(tmp_path / "b.json")
+        os.mkfifo(fifo)
+        assert list(discover([fifo])) == [fifo]
