@@ -1,18 +1,21 @@
 """The ``batchfsm`` command: validate batch payloads, draw the lifecycle, check round trips.
 
 Exit status: 0 when every payload is valid, 1 when any is invalid (or unparseable), 2 for a
-usage error or a path that cannot be read, 3 for a bug in batchfsm (``--debug`` shows its
+usage error, a path that cannot be read or a PATH that holds no payload, 3 for a bug in
+batchfsm (reported at the payload it was met on, and the run goes on; ``--debug`` shows its
 traceback); 130 when interrupted and 141 when the reader of stdout went away, as shells do.
-Bad input never shows a traceback.
-"""
+Bad input never shows a traceback, and what is printed of it is escaped."""
 
 from __future__ import annotations
 
 import argparse
+import codecs
+import contextlib
+import decimal
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
 import attrs
@@ -21,35 +24,81 @@ from . import _json
 from ._codec import dumps, loads
 from ._errors import PayloadError, Severity, Violation
 from ._profile import PROFILES
-from ._sources import STDIN, Item, Place, Unreadable, discover, read, size
+from ._sources import STDIN, Item, Place, Skipped, Unreadable, discover, read, size
 from ._validate import Report, check_history, validate, violation_dict
 
 __all__ = ["main"]
 
 _MIB = 1 << 20
 DEFAULT_MAX_BYTES = 16 * _MIB
+# The reader asks for one byte past the limit, which must still be an index-sized int.
+_MAX_MAX_BYTES = sys.maxsize - 1
 # A progress bar is worth drawing only when reading takes a while.
 _PROGRESS_MIN_BYTES = 8 * _MIB
 _EXIT_OK, _EXIT_INVALID, _EXIT_USAGE, _EXIT_BUG = 0, 1, 2, 3
 
 
-# -- validate ------------------------------------------------------------------------------
+# -- what is printed -----------------------------------------------------------------------
 
 
-@attrs.define
-class _Tally:
-    """What a run found, for the summary and the exit status."""
+def _escape(char: str) -> str:
+    point = ord(char)
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    if 0xDC80 <= point <= 0xDCFF:  # a byte of a name that is not UTF-8 (surrogateescape)
+        return f"\\x{point - 0xDC00:02x}"
+    if point <= 0xFF:
+        return f"\\x{point:02x}"
+    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
 
-    payloads: int = 0
-    invalid: int = 0
-    warned: int = 0
-    unreadable: int = 0
 
-    @property
-    def status(self) -> int:
-        if self.unreadable:
-            return _EXIT_USAGE
-        return _EXIT_INVALID if self.invalid else _EXIT_OK
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """`text` with every character Python does not call printable escaped, as ``\\n``,
+    ``\\x1b``, ``\\u2028``: control characters (C0, DEL, C1), line and paragraph separators,
+    bidi overrides and other invisible format characters, and the bytes of a file name that
+    is not UTF-8 (``\\xff``).
+
+    Ids, messages and file names come from the input: unescaped, a line break in one would
+    print a line of its own (a forged ``ok`` for another file), and an escape sequence
+    would drive the terminal.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _json_name(name: str) -> str:
+    """A file name for JSON output: the bytes of a name that is not UTF-8 as ``\\xff``
+    (JSON text cannot hold them, and orjson refuses the surrogates Python reads them as)."""
+    if name.isprintable() or not any(0xDC80 <= ord(c) <= 0xDCFF for c in name):
+        return name
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _is_utf8(stream: TextIO) -> bool:
+    encoding = getattr(stream, "encoding", None)
+    if not isinstance(encoding, str):  # a StringIO: text, encoded by no one
+        return True
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:  # pragma: no cover - Python refuses to start with such an encoding
+        return False
+
+
+class _OutputError(Exception):
+    """Writing stdout failed (its cause says why): not an OSError, so that no reader
+    mistakes it for a source it could not read."""
+
+
+def _note(message: str) -> None:
+    """A line on stderr: escaped, and dropped if stderr is closed or gone (nowhere to say so)."""
+    if sys.stderr is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        print(printable(message), file=sys.stderr)
 
 
 class _Output:
@@ -59,7 +108,39 @@ class _Output:
         self.form = form
         self.quiet = quiet
         self.out = out
+        # An encoding that cannot write every character (PYTHONIOENCODING=ascii) gets JSON
+        # with \u escapes, and text with backslash escapes.
+        self.utf8 = _is_utf8(out)
         self.results: list[dict[str, Any]] = []  # for --format json
+
+    def write(self, text: str) -> None:
+        try:
+            self.out.write(text)
+        except OSError as error:
+            raise _OutputError(error) from error
+
+    def flush(self) -> None:
+        """Flush what was written, before the reader waits for more input."""
+        try:
+            self.out.flush()
+        except OSError as error:
+            raise _OutputError(error) from error
+
+    def line(self, text: str) -> None:
+        """One line of text output, escaped."""
+        text = printable(text)
+        if not self.utf8:
+            encoding = self.out.encoding
+            text = text.encode(encoding, "backslashreplace").decode(encoding)
+        self.write(text + "\n")
+
+    def json(self, value: object) -> str:
+        if self.utf8:
+            try:
+                return _json.encode(value)
+            except PayloadError:  # a lone surrogate in a value read by the stdlib
+                pass
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
 
     def payload(
         self,
@@ -77,16 +158,16 @@ class _Output:
             if valid:
                 batch = report.batch if report is not None else None
                 status = batch.status.value if batch is not None else None
-                self.out.write(f"{place}: ok ({batch_id}, {status})\n")
+                self.line(f"{place}: ok ({batch_id}, {status})")
             for violation in violations:
                 if self.quiet and violation.severity is not Severity.ERROR:
                     continue
                 at, path = where(violation) if where else (place, violation.path)
                 warning = "warning: " if violation.severity is Severity.WARNING else ""
-                self.out.write(f"{at}: {warning}{path}: {violation.message} [{violation.code}]\n")
+                self.line(f"{at}: {warning}{path}: {violation.message} [{violation.code}]")
             return
         record: dict[str, Any] = {
-            "source": place.source,
+            "source": _json_name(place.source),
             "line": place.line,
             "index": place.index,
             "batch_id": batch_id,
@@ -96,9 +177,9 @@ class _Output:
         if where is not None:
             for entry, violation in zip(record["violations"], violations, strict=True):
                 at, path = where(violation)
-                entry.update(path=path, at=str(at))
+                entry.update(path=path, at=_json_name(str(at)))
         if self.form == "jsonl":
-            self.out.write(_json.encode(record) + "\n")
+            self.write(self.json(record) + "\n")
         else:
             self.results.append(record)
 
@@ -111,21 +192,47 @@ class _Output:
                 "invalid": tally.invalid,
                 "with_warnings": tally.warned,
                 "unreadable": tally.unreadable,
+                "empty": tally.empty,
+                "failed": tally.failed,
                 "results": self.results,
             }
-            self.out.write(_json.encode(document) + "\n")
+            self.write(self.json(document) + "\n")
         elif self.form == "text" and not self.quiet:
-            valid = tally.payloads - tally.invalid
+            valid = tally.payloads - tally.invalid - tally.failed
             noun = "payload" if tally.payloads == 1 else "payloads"
-            self.out.write(
+            failed = f", {tally.failed} not checked (internal error)" if tally.failed else ""
+            self.line(
                 f"{tally.payloads} {noun}: {valid} valid ({tally.warned} with warnings),"
-                f" {tally.invalid} invalid\n"
+                f" {tally.invalid} invalid{failed}"
             )
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+@attrs.define
+class _Tally:
+    """What a run found, for the summary and the exit status."""
+
+    payloads: int = 0
+    invalid: int = 0
+    warned: int = 0
+    unreadable: int = 0
+    empty: int = 0  # PATHs that held no payload
+    failed: int = 0  # payloads batchfsm failed on (a bug)
+
+    @property
+    def status(self) -> int:
+        if self.failed:
+            return _EXIT_BUG
+        if self.unreadable or self.empty:
+            return _EXIT_USAGE
+        return _EXIT_INVALID if self.invalid else _EXIT_OK
 
 
 def _progress(sources: Sequence[str], wanted: bool) -> Any:
     """A tqdm bar over the bytes of `sources` on stderr, or None when it is not worth one."""
-    if not wanted or not sys.stderr.isatty():
+    if not wanted or sys.stderr is None or not sys.stderr.isatty():
         return None
     total = sum(size(source) or 0 for source in sources)
     if total < _PROGRESS_MIN_BYTES:
@@ -137,46 +244,71 @@ def _progress(sources: Sequence[str], wanted: bool) -> Any:
     )
 
 
+Found = Sequence[tuple[str, Sequence[str | Unreadable | Skipped]]]
+
+
+def _found(paths: Sequence[str]) -> Found:
+    """Each PATH with the sources it names."""
+    return [(name, list(discover([name]))) for name in paths]
+
+
 def _items(
-    found: Sequence[str | Unreadable], max_bytes: int, tally: _Tally, bar: Any
+    found: Found, max_bytes: int, tally: _Tally, bar: Any, output: _Output
 ) -> Iterator[Item]:
-    """Every payload of every source; unreadable sources are reported and counted."""
+    """Every payload of every source; unreadable sources are reported and counted, and so
+    is each PATH that holds no payload (CI pointed at the wrong folder must not pass)."""
     advance = bar.update if bar is not None else None
-    for source in found:
-        if isinstance(source, Unreadable):
-            _unreadable(source.path, source.reason, tally)
-            continue
-        try:
-            yield from read(source, max_bytes, advance)
-        except OSError as error:
-            _unreadable(source, error.strerror or str(error), tally)
+    for name, sources in found:
+        given = 0
+        unreadable = tally.unreadable
+        for source in sources:
+            if isinstance(source, Unreadable):
+                _unreadable(source.path, source.reason, tally)
+                continue
+            if isinstance(source, Skipped):
+                _note(f"batchfsm: skipped {source.path}: {source.reason}")
+                continue
+            try:
+                for item in read(source, max_bytes, advance, output.flush):
+                    given += 1
+                    yield item
+            except OSError as error:
+                _unreadable(source, error.strerror or str(error), tally)
+        if not given and tally.unreadable == unreadable:
+            tally.empty += 1
+            _note(f"batchfsm: no payloads {_no_payloads(name, sources)}")
+
+
+def _no_payloads(name: str, sources: Sequence[object]) -> str:
+    if name == STDIN:
+        return "on stdin (it is empty, blank, or [])"
+    if sources == [name]:
+        return f"in {name} (it is empty, blank, or [])"
+    return f"in {name} (no *.json, *.jsonl or *.ndjson file in it holds one)"
 
 
 def _unreadable(path: str, reason: str, tally: _Tally) -> None:
     tally.unreadable += 1
-    print(f"batchfsm: cannot read {path}: {reason}", file=sys.stderr)
+    _note(f"batchfsm: cannot read {path}: {reason}")
 
 
-def _snapshot(data: object) -> object:
-    """What `validate` takes for an item's data: text as is, an array's element when an
-    object, and other elements as JSON text (validate says they are not objects)."""
-    if type(data) is bytes or isinstance(data, dict):
-        return data
-    return _json.encode(data)
+# -- validate ------------------------------------------------------------------------------
 
 
 def _run_validate(args: argparse.Namespace) -> int:
     paths: list[str] = args.paths or [STDIN]
-    found = list(discover(paths))
+    found = _found(paths)
     tally = _Tally()
     output = _Output(args.format, args.quiet, sys.stdout)
-    bar = _progress([s for s in found if isinstance(s, str)], not args.no_progress)
+    bar = _progress(
+        [s for _, sources in found for s in sources if isinstance(s, str)], not args.no_progress
+    )
     try:
-        items = _items(found, args.max_bytes, tally, bar)
+        items = _items(found, args.max_bytes, tally, bar, output)
         if args.history:
-            _validate_history(items, args.profile, output, tally)
+            _validate_history(items, args.profile, output, tally, args.debug)
         else:
-            _validate_each(items, args.profile, output, tally)
+            _validate_each(items, args.profile, output, tally, args.debug)
     finally:
         if bar is not None:
             bar.close()
@@ -184,7 +316,16 @@ def _run_validate(args: argparse.Namespace) -> int:
     return tally.status
 
 
-def _validate_each(items: Iterator[Item], profile: str, output: _Output, tally: _Tally) -> None:
+def _failed(place: Place, error: Exception, tally: _Tally) -> None:
+    """A payload batchfsm failed on: a bug, reported at its place; the run goes on."""
+    tally.failed += 1
+    advice = "run again with --debug for the traceback"
+    _note(f"batchfsm: internal error at {place}: {error!r}; {advice}")
+
+
+def _validate_each(
+    items: Iterator[Item], profile: str, output: _Output, tally: _Tally, debug: bool
+) -> None:
     # Once per payload: what a clean payload costs here is what the command adds to
     # `validate` (bench/bench_cli.py), so it touches as little as it can.
     quiet = output.quiet
@@ -194,8 +335,13 @@ def _validate_each(items: Iterator[Item], profile: str, output: _Output, tally: 
             tally.invalid += 1
             output.payload(item.place, None, (item.refused,), False)
             continue
-        data = item.data
-        report = validate(data if type(data) is bytes else _snapshot(data), profile=profile)
+        try:
+            report = validate(item.data, profile=profile)
+        except Exception as error:
+            if debug:
+                raise
+            _failed(item.place, error, tally)
+            continue
         violations = report.violations
         valid = True
         if violations:
@@ -209,7 +355,9 @@ def _validate_each(items: Iterator[Item], profile: str, output: _Output, tally: 
         output.payload(item.place, report, violations, valid)
 
 
-def _validate_history(items: Iterator[Item], profile: str, output: _Output, tally: _Tally) -> None:
+def _validate_history(
+    items: Iterator[Item], profile: str, output: _Output, tally: _Tally, debug: bool
+) -> None:
     places: list[Place] = []
     snapshots: list[object] = []
     refused: dict[int, Violation] = {}
@@ -218,34 +366,42 @@ def _validate_history(items: Iterator[Item], profile: str, output: _Output, tall
             refused[len(places)] = attrs.evolve(item.refused, path=f"$[{len(places)}]")
             snapshots.append(b"")  # a stand-in, whose json.empty the refusal replaces
         else:
-            snapshots.append(_snapshot(item.data))
+            snapshots.append(item.data)
         places.append(item.place)
     if not places:
         return
-    report: Report = check_history(snapshots, profile=profile)
+    tally.payloads += 1
+    try:
+        report: Report = check_history(snapshots, profile=profile)
+    except Exception as error:
+        if debug:
+            raise
+        _failed(places[-1], error, tally)
+        return
+
+    def where(violation: Violation) -> tuple[Place, str]:
+        index, path = _index_path(violation.path)
+        return places[min(index, len(places) - 1)], path
+
     violations = [
         *refused.values(),
         *(v for v in report.violations if _index_path(v.path)[0] not in refused),
     ]
-    tally.payloads += 1
     valid = all(v.severity is not Severity.ERROR for v in violations)
     if not valid:
         tally.invalid += 1
     elif violations:
         tally.warned += 1
-
-    def where(violation: Violation) -> tuple[Place, str]:
-        index, path = _index_path(violation.path)
-        return places[index], path
-
     output.payload(places[-1], report, violations, valid, where)
 
 
 def _index_path(path: str) -> tuple[int, str]:
     """``$[3].status`` → (3, ``$.status``): `check_history` puts each violation's snapshot
-    first in its path."""
-    end = path.index("]")
-    return int(path[2:end]), "$" + path[end + 1 :]
+    first in its path; a path without one is the last snapshot's."""
+    head, bracket, rest = path.partition("]")
+    if bracket and head.startswith("$[") and head[2:].isdigit():
+        return int(head[2:]), "$" + rest
+    return sys.maxsize, path
 
 
 # -- diagram and roundtrip -----------------------------------------------------------------
@@ -254,47 +410,75 @@ def _index_path(path: str) -> tuple[int, str]:
 def _run_diagram(args: argparse.Namespace) -> int:
     from ._engine import Lifecycle
 
-    sys.stdout.write(Lifecycle(profile=args.profile).diagram(format=args.format).rstrip() + "\n")
+    output = _Output("text", False, sys.stdout)
+    output.write(Lifecycle(profile=args.profile).diagram(format=args.format).rstrip() + "\n")
     return _EXIT_OK
 
 
-def _payload_files(paths: Sequence[str]) -> Iterator[Path]:
-    for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*.json") if p.is_file())
-        else:
-            yield path
+def _exact(text: bytes | str) -> object:
+    """JSON text as values, integers of any length exact: as decimals, which have no
+    conversion limit (`int` refuses 4,301 digits)."""
+    return json.loads(text, parse_int=decimal.Decimal)
 
 
-def _roundtrip(path: Path, profile: str, out: TextIO) -> bool:
-    """Decode one file, encode it again and say whether the JSON came back unchanged."""
-    raw = path.read_bytes()
+def _same_json(first: bytes | str, second: bytes | str) -> bool | None:
+    """Whether two JSON texts hold the same value; None when nested too deep to compare."""
     try:
-        batch = loads(raw, profile=profile)
+        return _exact(first) == _exact(second)
+    except RecursionError:
+        return None
+
+
+def _roundtrip(item: Item, profile: str, output: _Output) -> bool:
+    """Decode one payload, encode it again and say whether the JSON came back unchanged."""
+    place = item.place
+    if item.refused is not None:
+        output.line(f"{place}: {item.refused}")
+        return False
+    assert item.data is not None  # an item is refused or has data
+    try:
+        batch = loads(item.data, profile=profile)
     except PayloadError as error:
         for violation in error.violations:
-            print(f"{path}: {violation}", file=out)
+            output.line(f"{place}: {violation}")
         return False
     for note in batch.normalizations:
-        print(f"{path}: warning: {note}", file=out)
-    again = _json.parse(dumps(batch))
-    if not batch.normalizations and again != _json.parse(raw):  # pragma: no cover - a codec bug
-        print(f"{path}: encoding changed the payload", file=out)
+        output.line(f"{place}: warning: {note}")
+    try:
+        again = dumps(batch)
+    except PayloadError as error:  # what roundtrip is for: a record that decodes, not back
+        for violation in error.violations:
+            output.line(f"{place}: cannot encode it again: {violation}")
         return False
-    print(f"{path}: ok ({batch.id}, {batch.status.value})", file=out)
+    if not batch.normalizations:
+        same = _same_json(again, item.data)
+        if same is None:
+            output.line(f"{place}: nested too deep to compare the JSON written again")
+            return False
+        if not same:
+            output.line(f"{place}: encoding changed the payload")
+            return False
+    output.line(f"{place}: ok ({batch.id}, {batch.status.value})")
     return True
 
 
 def _run_roundtrip(args: argparse.Namespace) -> int:
-    ok = True
-    for path in _payload_files(args.paths):
+    found = _found(args.paths)
+    tally = _Tally()
+    output = _Output("text", False, sys.stdout)
+    for item in _items(found, args.max_bytes, tally, None, output):
+        tally.payloads += 1
         try:
-            ok = _roundtrip(path, args.profile, sys.stdout) and ok
-        except OSError as error:
-            print(f"batchfsm: cannot read {path}: {error.strerror}", file=sys.stderr)
-            return _EXIT_USAGE
-    return _EXIT_OK if ok else _EXIT_INVALID
+            ok = _roundtrip(item, args.profile, output)
+        except _OutputError:
+            raise
+        except Exception as error:
+            if args.debug:
+                raise
+            _failed(item.place, error, tally)
+            continue
+        tally.invalid += not ok
+    return tally.status
 
 
 # -- the command line ----------------------------------------------------------------------
@@ -305,9 +489,21 @@ def _byte_count(text: str) -> int:
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number of bytes, got {text!r}")
+    if not 1 <= value <= _MAX_MAX_BYTES:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of bytes up to {_MAX_MAX_BYTES}, got {text!r}"
+        )
     return value
+
+
+def _add_max_bytes(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--max-bytes",
+        type=_byte_count,
+        default=DEFAULT_MAX_BYTES,
+        metavar="N",
+        help=f"refuse a line or document larger than N bytes (default {DEFAULT_MAX_BYTES})",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -336,13 +532,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="report invalid payloads only (text: their errors; no ok lines or summary)",
     )
-    check.add_argument(
-        "--max-bytes",
-        type=_byte_count,
-        default=DEFAULT_MAX_BYTES,
-        metavar="N",
-        help=f"refuse a line or document larger than N bytes (default {DEFAULT_MAX_BYTES})",
-    )
+    _add_max_bytes(check)
     check.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
     check.set_defaults(run=_run_validate)
 
@@ -354,8 +544,11 @@ def _parser() -> argparse.ArgumentParser:
     roundtrip = commands.add_parser(
         "roundtrip", help="decode each payload and encode it again, losslessly"
     )
-    roundtrip.add_argument("paths", nargs="+", metavar="PATH", help="a .json file or a directory")
+    roundtrip.add_argument(
+        "paths", nargs="+", metavar="PATH", help="a file, a directory or - for stdin, as validate"
+    )
     roundtrip.add_argument("--profile", choices=PROFILES, default="openai")
+    _add_max_bytes(roundtrip)
     roundtrip.set_defaults(run=_run_roundtrip)
     return parser
 
@@ -367,25 +560,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, or a usage error argparse has printed
         return exit_.code if isinstance(exit_.code, int) else _EXIT_USAGE
-    if args.command == "validate" and not args.paths and sys.stdin.isatty():
-        parser.print_usage(sys.stderr)
-        print("batchfsm validate: give a PATH, or pipe payloads to stdin", file=sys.stderr)
+    # Started with a standard stream closed (`<&-`, `>&-`), Python sets it to None.
+    if args.command == "validate" and not args.paths and (sys.stdin is None or sys.stdin.isatty()):
+        if sys.stderr is not None:
+            parser.print_usage(sys.stderr)
+        _note("batchfsm validate: give a PATH, or pipe payloads to stdin")
         return _EXIT_USAGE
+    if sys.stdout is None:  # nowhere to write the results: the exit status still tells
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
     run: Callable[[argparse.Namespace], int] = args.run
     try:
-        return run(args)
+        status = run(args)
+        _Output("text", False, sys.stdout).flush()  # here, where a closed pipe is caught
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
-        # Python flushes stdout at exit, which would fail again: point it at /dev/null.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 141
+    except _OutputError as failed:
+        error = failed.__cause__
+        if isinstance(error, BrokenPipeError):
+            return _stdout_gone()
+        _note(f"batchfsm: cannot write the output: {getattr(error, 'strerror', None) or error}")
+        return _EXIT_USAGE
+    except BrokenPipeError:
+        return _stdout_gone()
     except Exception as error:
         if args.debug:
             raise
-        print(
-            f"batchfsm: internal error: {error!r}; run again with --debug for the traceback",
-            file=sys.stderr,
-        )
+        _note(f"batchfsm: internal error: {error!r}; run again with --debug for the traceback")
         return _EXIT_BUG
+    return status
+
+
+def _stdout_gone() -> int:
+    """The reader of stdout went away (`| head`): stop quietly, as shells report it."""
+    # Python flushes stdout at exit, which would fail again: point it at /dev/null.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no descriptor: a stream made in a test
+        pass
+    return 141
