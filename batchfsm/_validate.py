@@ -16,7 +16,7 @@ import attrs
 from . import _codec, _json, _strict
 from ._checks import checker
 from ._compat import normalize
-from ._errors import ArgumentError, PayloadError, Severity, Violation, capped
+from ._errors import MAX_PER_CODE, ArgumentError, PayloadError, Severity, Violation, capped
 from ._fastpath import MISS
 from ._profile import PRESETS, Profile, resolve
 from ._record import Batch, Status
@@ -39,13 +39,14 @@ class Report:
     """What validating a payload (or a history of snapshots) found.
 
     Attributes:
-        violations: Every problem found, errors and warnings, each at its JSONPath; at
-            most `MAX_PER_CODE` of one code, and one more that counts the rest.
+        violations: Every problem found, errors and warnings, each at its JSONPath; in the
+            reports batchfsm makes, at most `MAX_PER_CODE` of one code, and one more that
+            counts the rest.
         batch: The decoded record (the last snapshot's, for a history), or None when the
             payload could not be decoded.
     """
 
-    violations: tuple[Violation, ...] = attrs.field(converter=capped)
+    violations: tuple[Violation, ...]
     batch: Batch | None
     batch_id: str | None = None
 
@@ -137,7 +138,9 @@ def validate(data: object, *, profile: Profile | str = "openai") -> Report:
                 value = None
         batch = _codec.fast_structure(value)  # MISS unless a dict of the right shape and types
         if batch is not MISS:
-            return Report(common[0](batch), batch, batch.id)
+            found = common[0](batch)
+            listed = tuple(found) if len(found) <= MAX_PER_CODE else capped(found)
+            return Report(listed, batch, batch.id)
     return _validate(data, resolve(profile))
 
 
@@ -168,7 +171,7 @@ def _validate(data: object, profile: Profile) -> Report:
     if isinstance(data, Batch) and report.batch is not None and not report.batch.normalizations:
         # The record as given, with what compat rewrote when it was decoded; a record that
         # decodes only once compat rewrites a value is checked as rewritten (above).
-        return Report((*data.normalizations, *report.violations), data, data.id)
+        return Report(capped((*data.normalizations, *report.violations)), data, data.id)
     return report
 
 
@@ -206,10 +209,10 @@ def _judge(value: object, profile: Profile) -> Report:
     else:
         found = list(batch.normalizations)
         found.extend(checker(profile)(batch))
-        return Report(tuple(found), batch, batch.id)
+        return Report(capped(found), batch, batch.id)
     if type(value) is not dict:  # not an object: nothing more to judge
         return Report(tuple(refused), None)
-    return Report(tuple(_judgeable(value, profile, refused)), None, _codec.payload_id(value))
+    return Report(capped(_judgeable(value, profile, refused)), None, _codec.payload_id(value))
 
 
 def _judgeable(
@@ -278,7 +281,7 @@ def check_history(snapshots: Iterable[object], *, profile: Profile | str = "open
             found.extend(_compare(previous, latest, index, following))
         previous = latest
         batch_id = latest.id
-    return Report(tuple(found), latest, batch_id)
+    return Report(capped(found), latest, batch_id)
 
 
 def _compare(
