@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._codec import dumps, loads, structure, unstructure
 from ._errors import (
+    MAX_PER_CODE,
     ArgumentError,
     BatchfsmError,
     GuardError,
@@ -62,6 +63,7 @@ __all__ = [
     "IllegalTransition",
     "InputTokensDetails",
     "Lifecycle",
+    "MAX_PER_CODE",
     "Operation",
     "OutputTokensDetails",
     "PROFILES",
