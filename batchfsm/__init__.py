@@ -17,6 +17,7 @@ from ._errors import (
     Violation,
 )
 from ._profile import PROFILES, Profile, Provenance
+from ._providers import PROVIDERS, from_provider
 from ._record import (
     ENDPOINTS,
     Batch,
@@ -67,6 +68,7 @@ __all__ = [
     "Operation",
     "OutputTokensDetails",
     "PROFILES",
+    "PROVIDERS",
     "PayloadError",
     "Profile",
     "Provenance",
@@ -88,6 +90,7 @@ __all__ = [
     "Violation",
     "check_history",
     "dumps",
+    "from_provider",
     "loads",
     "structure",
     "unstructure",

@@ -11,6 +11,7 @@ objects. Facts and sources: docs/research.md.
 
 from __future__ import annotations
 
+import copy
 import enum
 import string
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -83,6 +84,8 @@ class Stage(str, enum.Enum):
     PAYLOAD = "payload"
     #: Between two successive snapshots of one batch (`check_history`).
     HISTORY = "history"
+    #: While `from_provider` reads a native batch object as OpenAI's batch.
+    PROVIDER = "provider"
 
 
 @attrs.frozen
@@ -246,10 +249,75 @@ def _windows(_: Lifeline) -> Iterator[dict[str, Any]]:
 
 
 # Stages and the quirks' severity, short for the table below.
-_DECODE, _HISTORY = Stage.DECODE, Stage.HISTORY
+_DECODE, _HISTORY, _PROVIDER = Stage.DECODE, Stage.HISTORY, Stage.PROVIDER
 _QUIRK: dict[str, Any] = {"stage": Stage.DECODE, "severity": _WARNING, "quirk": True}
 
 set_, inside = ex.setting, ex.inside
+
+
+def _native(value: dict[str, Any], **changes: Any) -> ex.Build:
+    """A native batch object (the base payload is not used): `value` with `changes` (a
+    None change drops the key)."""
+
+    def build(_: dict[str, Any]) -> dict[str, Any]:
+        native = copy.deepcopy(value)
+        for key, change in changes.items():
+            native.pop(key, None)
+            if change is not None:
+                native[key] = change
+        return native
+
+    return build
+
+
+# Consistent native objects, each read with no loss, that the provider rules' examples
+# break (docs/research.md §9 has their sources).
+_MISTRAL: dict[str, Any] = {
+    "id": "5befe8c6-b8cb-4858-a068-d600cf5ed73f", "object": "batch",
+    "input_files": ["30f63bb3-6f9e-4dd5-9295-a9cdbdeabf75"], "endpoint": "/v1/chat/completions",
+    "model": "pixtral-large-latest", "errors": [], "status": "QUEUED", "created_at": 1732400351,
+    "total_requests": 10, "completed_requests": 0, "succeeded_requests": 0, "failed_requests": 0,
+    "output_file": None, "error_file": None, "started_at": None, "completed_at": None,
+}  # fmt: skip
+_ANTHROPIC_ENDED: dict[str, Any] = {
+    "id": "msgbatch_01GgqTz9XzriGNHzTSGZsJJ8", "type": "message_batch",
+    "processing_status": "ended",
+    "request_counts": {"processing": 0, "succeeded": 4, "errored": 0, "canceled": 0, "expired": 0},
+    "created_at": "2024-10-08T00:46:30Z", "expires_at": "2024-10-09T00:46:30Z",
+    "ended_at": "2024-10-08T00:46:47Z", "cancel_initiated_at": None,
+    "results_url": "https://api.anthropic.com/v1/messages/batches/msgbatch_01GgqTz9XzriGNHzTSGZsJJ8/results",
+}  # fmt: skip
+_BEDROCK: dict[str, Any] = {
+    "jobArn": "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123def456",
+    "jobName": "my-job", "modelId": "anthropic.claude-3-haiku-20240307-v1:0",
+    "roleArn": "arn:aws:iam::123456789012:role/BedrockBatch", "status": "Submitted",
+    "submitTime": "2026-07-17T00:00:00Z", "lastModifiedTime": "2026-07-17T00:00:00Z",
+    "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://bucket/input.jsonl"}},
+    "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://bucket/output/"}},
+    "timeoutDurationInHours": 24, "jobExpirationTime": "2026-07-18T00:00:00Z",
+}  # fmt: skip
+_GEMINI: dict[str, Any] = {
+    "name": "batches/leg9wy9p5df66syjxke2eq4xfjqcwp47ejv3",
+    "metadata": {
+        "@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch",
+        "model": "models/gemini-2.5-flash", "displayName": "my batch name",
+        "inputConfig": {"fileName": "files/frh6ua11nk3o"},
+        "createTime": "2026-01-06T11:09:11Z", "updateTime": "2026-01-06T11:09:11Z",
+        "batchStats": {"requestCount": "2", "pendingRequestCount": "2"},
+        "state": "BATCH_STATE_PENDING", "name": "batches/leg9wy9p5df66syjxke2eq4xfjqcwp47ejv3",
+    },
+}  # fmt: skip
+_VERTEX_FAILED: dict[str, Any] = {
+    "name": "projects/my-project/locations/us-central1/batchPredictionJobs/5798522612028014592",
+    "displayName": "my-job", "model": "publishers/google/models/gemini-2.5-flash",
+    "inputConfig": {"instancesFormat": "jsonl", "gcsSource": {"uris": ["gs://bucket/in.jsonl"]}},
+    "outputConfig": {"predictionsFormat": "jsonl",
+                     "gcsDestination": {"outputUriPrefix": "gs://bucket/out"}},
+    "state": "JOB_STATE_FAILED", "error": {"code": 3, "message": "invalid input"},
+    "completionStats": {"incompleteCount": -1},
+    "createTime": "2024-10-16T19:33:59Z", "endTime": "2024-10-16T19:35:00Z",
+    "updateTime": "2024-10-16T19:35:00Z",
+}  # fmt: skip
 
 #: Every rule, in catalog order.
 RULES: tuple[Rule, ...] = (
@@ -583,6 +651,101 @@ RULES: tuple[Rule, ...] = (
         _HISTORY,
     ),
     Rule("history.counts_decreased", "a request count went down", ex.counts_went_down, _HISTORY),
+    # -- native batch objects: found while `from_provider` reads one ----------------------
+    Rule(
+        "provider.unknown",
+        "the object is no batch of a known provider (nor OpenAI's), or not of the one named",
+        _native({"name": "jobs/1", "state": "DONE"}),
+        _PROVIDER,
+    ),
+    Rule(
+        "provider.field_missing",
+        "a field the reading needs (id, status, creation time, a required count) is absent",
+        _native(_MISTRAL, created_at=None),
+        _PROVIDER,
+    ),
+    Rule(
+        "provider.field_invalid",
+        "a native time or count cannot be read (not RFC 3339, not an integer)",
+        _native(_MISTRAL, created_at="2024-11-23"),
+        _PROVIDER,
+    ),
+    Rule(
+        "provider.status_unknown",
+        "the native status is not one the provider documents",
+        _native(_MISTRAL, status="PAUSED"),
+        _PROVIDER,
+    ),
+    Rule(
+        "provider.stamp_unexpected",
+        "a native time that no path to the native status sets is present (it is not read)",
+        _native(_MISTRAL, completed_at=1732400376),
+        _PROVIDER,
+    ),
+    Rule(
+        "provider.stamp_missing",
+        "a native time that every path to the native status sets is null",
+        _native(_MISTRAL, status="RUNNING"),
+        _PROVIDER,
+    ),
+    Rule(
+        "provider.status_split",
+        "a native status standing for several OpenAI statuses was read as one, by its counts"
+        " and times (a warning)",
+        _native(_ANTHROPIC_ENDED),
+        _PROVIDER,
+        _WARNING,
+    ),
+    Rule(
+        "provider.status_approximated",
+        "a native status with no OpenAI equivalent was read as the nearest one (a warning)",
+        _native(_BEDROCK, status="Scheduled"),
+        _PROVIDER,
+        _WARNING,
+    ),
+    Rule(
+        "provider.subsecond_dropped",
+        "an RFC 3339 time was read as the Unix second it falls in (a warning)",
+        _native(_BEDROCK, submitTime="2026-07-17T00:00:00.250Z"),
+        _PROVIDER,
+        _WARNING,
+    ),
+    Rule(
+        "provider.string_count",
+        "a count written as a string (proto3 JSON's int64) was read as an integer (a warning)",
+        _native(_GEMINI),
+        _PROVIDER,
+        _WARNING,
+    ),
+    Rule(
+        "provider.count_lost",
+        "a native count has no OpenAI count: left out of completed and failed, or of total"
+        " (a warning)",
+        _native(_VERTEX_FAILED),
+        _PROVIDER,
+        _WARNING,
+    ),
+    Rule(
+        "provider.files_dropped",
+        "several input files: OpenAI's batch keeps the first (a warning)",
+        _native(_MISTRAL, input_files=["file-a", "file-b"]),
+        _PROVIDER,
+        _WARNING,
+    ),
+    Rule(
+        "provider.input_missing",
+        "the object shows no input and no inline requests; the batch's id stands in (a warning)",
+        _native(
+            _VERTEX_FAILED,
+            state="JOB_STATE_PENDING",
+            endTime=None,
+            error=None,
+            completionStats=None,
+            inputConfig=None,
+        ),
+        _PROVIDER,
+        _WARNING,
+    ),
 )
 
 #: The rules by code.

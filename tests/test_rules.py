@@ -21,14 +21,16 @@ PROFILES = (Profile.STRICT, Profile.OPENAI, Profile.COMPAT)
 
 
 def _profile_for(rule: Rule) -> Profile:
-    """A profile under which `rule` is reported."""
-    return Profile.COMPAT if rule.quirk else Profile.OPENAI
+    """A profile under which `rule` is reported (`from_provider`'s default for its rules)."""
+    return Profile.COMPAT if rule.quirk or rule.stage is Stage.PROVIDER else Profile.OPENAI
 
 
 def _report(rule: Rule, profile: Profile) -> batchfsm.Report:
     example = rule.build_example()
     if rule.stage is Stage.HISTORY:
         return batchfsm.check_history(example, profile=profile)
+    if rule.stage is Stage.PROVIDER:
+        return batchfsm.from_provider(example, profile=profile)
     return batchfsm.validate(example, profile=profile)
 
 
@@ -62,6 +64,7 @@ class TestRegistry:
     def test_every_code_the_package_writes_is_registered(self) -> None:
         """Every code literal in the modules that report violations is a registered rule."""
         sources = ["_validate.py", "_strict.py", "_json.py", "_codec.py", "_compat.py"]
+        sources += ["_providers.py"]
         package = Path(batchfsm.__file__).parent
         text = "".join((package / name).read_text() for name in sources)
         literals = set(re.findall(r'"((?:[a-z_]+)\.[a-z_]+)"', text))
@@ -89,6 +92,16 @@ class TestSeverity:
             None if (s := BY_CODE[code].severity_under(p)) is None else s.value for p in PROFILES
         )
         assert got == expected
+
+    def test_provider_rules_hold_under_every_profile(self) -> None:
+        """A native object's problems and losses are the same whatever the profile its
+        OpenAI reading is then validated under, and each example shows its code alone."""
+        for rule in RULES:
+            if rule.stage is Stage.PROVIDER:
+                assert rule.code.startswith("provider.") and not rule.quirk and not rule.when
+                for profile in PROFILES:
+                    assert rule.severity_under(profile) is rule.severity
+                    assert {v.code for v in _report(rule, profile).violations} == {rule.code}
 
     def test_quirks_are_warnings(self) -> None:
         """A quirk is a spelling, never an error."""
