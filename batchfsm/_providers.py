@@ -473,10 +473,18 @@ def _stamps(
     the status needs that the provider does not record, each from its stand-in."""
     provider = reader.provider
     stamps: dict[str, int | None] = dict.fromkeys(TIMESTAMP_FIELDS)
+    edges = transitions_for(profile)
+    may = carried_stamps(edges)[status] | {"expires_at"}
     for time in provider.times:
         target = canonical_stamp(time.role, status)
         seconds = times[time.key]
-        if target is not None and seconds is not None:
+        if target is not None and seconds is not None and target not in may:
+            reader.add(
+                "provider.stamp_dropped",
+                time.key,
+                f"a {status.value} batch never has {target}: {time.key} is not read",
+            )
+        elif target is not None and seconds is not None:
             stamps[target] = seconds
             if time.key in reader.fractions:
                 reader.add(
@@ -485,7 +493,7 @@ def _stamps(
                     f"{reader.fractions[time.key]!r} read as {target} {seconds}: its fraction"
                     " of a second is dropped",
                 )
-    order = stamp_order(transitions_for(profile))
+    order = stamp_order(edges)
     needed = needed_stamps(provider.name, resolve(profile))[status]
     missing = [name for name in _EVENT_STAMPS if name in needed and stamps[name] is None]
     # A native time missing where every native path sets it was reported

@@ -689,6 +689,21 @@ RULES: tuple[Rule, ...] = (
         _PROVIDER,
     ),
     Rule(
+        "provider.stamp_dropped",
+        "a native time gives a stamp its OpenAI status never has (a resumed Vertex AI job's"
+        " startTime): it is not read (a warning)",
+        _native(
+            _VERTEX_FAILED,
+            state="JOB_STATE_QUEUED",
+            endTime=None,
+            error=None,
+            completionStats=None,
+            startTime="2024-10-16T19:34:00Z",
+        ),
+        _PROVIDER,
+        _WARNING,
+    ),
+    Rule(
         "provider.status_split",
         "a native status standing for several OpenAI statuses was read as one, by its counts"
         " and times (a warning)",

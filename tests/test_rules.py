@@ -98,7 +98,9 @@ class TestSeverity:
         OpenAI reading is then validated under, and each example shows its code alone."""
         for rule in RULES:
             if rule.stage is Stage.PROVIDER:
-                assert rule.code.startswith("provider.") and not rule.quirk and not rule.when
+                assert rule.code.startswith("provider.")
+                assert not rule.quirk
+                assert not rule.when
                 for profile in PROFILES:
                     assert rule.severity_under(profile) is rule.severity
                     assert {v.code for v in _report(rule, profile).violations} == {rule.code}

@@ -1,0 +1,479 @@
+"""from_provider: native batch objects read as OpenAI's batch, each loss reported, the native
+object kept whole; the published samples, the tables, and objects drawn from the tables."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import batchfsm
+from batchfsm import ArgumentError, Severity, Status
+from batchfsm._providers import native_carried, native_of, recognise
+from batchfsm._providers_page import providers_page
+from batchfsm._providers_table import (
+    BY_NAME,
+    NATIVE,
+    Clock,
+    Edge,
+    Provider,
+    Reading,
+    Role,
+    State,
+)
+
+SAMPLES = Path(__file__).parent / "payloads" / "providers"
+PAGE = Path(__file__).parent.parent / "docs" / "providers.md"
+
+
+def _snapshots() -> list[tuple[str, Any]]:
+    """Every published sample, one per snapshot: (file[index], native object)."""
+    found = []
+    for path in sorted(SAMPLES.glob("*/*.json")):
+        value = json.loads(path.read_bytes())
+        name = f"{path.parent.name}/{path.name}"
+        if isinstance(value, list):
+            found += [(f"{name}[{i}]", item) for i, item in enumerate(value)]
+        else:
+            found.append((name, value))
+    return found
+
+
+SNAPSHOTS = _snapshots()
+
+# What each sample reads as: its OpenAI status (None: unreadable), and every code reported.
+EXPECTED: dict[str, tuple[Status | None, list[str]]] = {
+    "anthropic/001_in_progress_docs-create.json": (Status.IN_PROGRESS, ["subsecond"] * 2),
+    "anthropic/002_canceling_docs-cancel.json": (Status.CANCELLING, ["subsecond"] * 3),
+    "anthropic/003_in_progress_apiref-retrieve.json": (
+        Status.IN_PROGRESS,
+        ["subsecond"] * 2
+        + ["provider.stamp_unexpected"] * 3
+        + ["provider.count_lost"] * 2
+        + ["expires_at.window"],
+    ),
+    "anthropic/004_history_cookbook-in_progress-ended.json[0]": (
+        Status.IN_PROGRESS,
+        ["subsecond"] * 2,
+    ),
+    "anthropic/004_history_cookbook-in_progress-ended.json[1]": (
+        Status.COMPLETED,
+        ["provider.status_split"] + ["subsecond"] * 3,
+    ),
+    "bedrock/001_template_userguide-batch-inference-get.json": (
+        None,
+        ["provider.status_unknown"] + ["provider.field_invalid"] * 3,
+    ),
+    "bedrock/002_Completed_litellm-test-fixture.json": (None, ["provider.field_missing"]),
+    "gemini/001_BATCH_STATE_PENDING_delphigemini-create.json": (
+        Status.VALIDATING,
+        ["subsecond", "provider.string_count", "provider.string_count"],
+    ),
+    "gemini/002_BATCH_STATE_SUCCEEDED_delphigemini-get.json": (
+        Status.COMPLETED,
+        ["subsecond", "subsecond", "provider.string_count", "provider.string_count"],
+    ),
+    "mistral/001_history_cookbook-QUEUED-SUCCESS.json[0]": (Status.VALIDATING, []),
+    "mistral/001_history_cookbook-QUEUED-SUCCESS.json[1]": (Status.COMPLETED, []),
+    "mistral/002_QUEUED_cookbook-create.json": (Status.VALIDATING, []),
+    "mistral/003_SUCCESS_cookbook-get.json": (Status.COMPLETED, []),
+    "vertex/001_JOB_STATE_PENDING_docs-bigquery-create.json": (Status.VALIDATING, ["subsecond"]),
+    "vertex/002_JOB_STATE_PENDING_docs-bigquery-get.json": (
+        Status.VALIDATING,
+        ["subsecond", "provider.string_count", "provider.string_count", "provider.input_missing"],
+    ),
+    "vertex/003_JOB_STATE_PENDING_docs-embeddings-create.json": (
+        Status.VALIDATING,
+        ["subsecond"],
+    ),
+}
+
+
+def _codes(report: batchfsm.Report) -> list[str]:
+    return sorted(
+        "subsecond" if v.code == "provider.subsecond_dropped" else v.code for v in report.violations
+    )
+
+
+class TestPublishedSamples:
+    def test_every_sample_is_expected(self) -> None:
+        """Each snapshot of tests/payloads/providers has its expectation, and no more."""
+        assert {name for name, _ in SNAPSHOTS} == set(EXPECTED)
+
+    @pytest.mark.parametrize(("name", "native"), SNAPSHOTS, ids=[n for n, _ in SNAPSHOTS])
+    def test_reads_as_expected(self, name: str, native: Any) -> None:
+        """A published object reads as its expected OpenAI status with exactly its expected
+        codes; problems are errors, losses warnings, and the consistent ones are ok."""
+        status, codes = EXPECTED[name]
+        report = batchfsm.from_provider(native)
+        assert (report.batch.status if report.batch else None) is status
+        assert _codes(report) == sorted(codes)
+        for violation in report.violations:
+            if violation.code.startswith("provider.") and violation.code not in (
+                "provider.stamp_unexpected",
+                "provider.status_unknown",
+                "provider.field_invalid",
+                "provider.field_missing",
+            ):
+                assert violation.severity is Severity.WARNING, violation
+        assert report.ok is (status is not None and "expires_at.window" not in codes)
+
+    @pytest.mark.parametrize(("name", "native"), SNAPSHOTS, ids=[n for n, _ in SNAPSHOTS])
+    def test_the_native_object_is_kept(self, name: str, native: Any) -> None:
+        """The native object comes back unchanged from the batch, and after the batch is
+        written as JSON and read again."""
+        report = batchfsm.from_provider(native)
+        if report.batch is None:
+            return
+        provider = name.split("/")[0]
+        assert native_of(report.batch) == (provider, native)
+        again = batchfsm.loads(batchfsm.dumps(report.batch))
+        assert again.extra[NATIVE] == {"name": provider, "object": native}
+
+    @pytest.mark.parametrize(("name", "native"), SNAPSHOTS, ids=[n for n, _ in SNAPSHOTS])
+    def test_text_reads_as_the_mapping(self, name: str, native: Any) -> None:
+        """JSON text (bytes or str, with a BOM) reads exactly as its decoded object, and the
+        named provider as auto."""
+        text = json.dumps(native)
+        expected = batchfsm.from_provider(native)
+        for data in (text, text.encode(), "\ufeff" + text):
+            assert batchfsm.from_provider(data) == expected
+        named = batchfsm.from_provider(native, name.split("/")[0])
+        assert named == expected
+
+    @pytest.mark.parametrize("name", ["anthropic/004", "mistral/001"])
+    def test_a_native_history_reads_as_a_valid_history(self, name: str) -> None:
+        """The snapshots of a published native history, read one by one, make a history
+        `check_history` finds clean: stand-in stamps do not change between polls."""
+        (path,) = SAMPLES.glob(f"{name}_*.json")
+        batches = [batchfsm.from_provider(item).batch for item in json.loads(path.read_bytes())]
+        assert batchfsm.check_history(batches, profile="compat").ok
+
+
+class TestRecognition:
+    def test_auto_knows_each_provider(self) -> None:
+        """Each readable sample is recognised as the provider whose folder holds it."""
+        for name, native in SNAPSHOTS:
+            if name.startswith("bedrock/001"):  # a template: every value is "string"
+                continue
+            assert recognise(native) == name.split("/")[0], name
+
+    def test_an_openai_payload_is_validated(self) -> None:
+        """An OpenAI-shaped payload under auto (or openai) is what validate reports."""
+        payload = Path(__file__).parent / "payloads" / "008_completed_azure-docs-python.json"
+        text = payload.read_bytes()
+        expected = batchfsm.validate(text, profile="compat")
+        assert batchfsm.from_provider(text) == expected
+        assert batchfsm.from_provider(json.loads(text), "openai") == expected
+        batch = batchfsm.loads(
+            SAMPLES.parent.joinpath("002_completed_openapi-retrieve.json").read_bytes()
+        )
+        assert batchfsm.from_provider(batch) == batchfsm.validate(batch, profile="compat")
+
+    @pytest.mark.parametrize(
+        "data", [{"job": 1}, {"status": "done"}, {"name": "batches/x", "state": "DONE"}]
+    )
+    def test_an_unknown_object_is_one_clear_error(self, data: dict[str, Any]) -> None:
+        """An object no provider's marks fit is a provider.unknown error naming what each
+        needs, with no batch."""
+        report = batchfsm.from_provider(data)
+        assert report.batch is None
+        assert [v.code for v in report.violations] == ["provider.unknown"]
+        assert "anthropic: `type` equals 'message_batch'" in report.violations[0].message
+
+    def test_the_wrong_provider_named_is_an_error(self) -> None:
+        """An object read as a provider whose marks it does not bear is provider.unknown."""
+        native = dict(SNAPSHOTS[0][1])
+        report = batchfsm.from_provider(native, "gemini")
+        assert report.batch is None
+        assert [v.code for v in report.errors] == ["provider.unknown"]
+
+    @pytest.mark.parametrize(
+        ("data", "code"),
+        [(b"{not json", "json.syntax"), ("[1]", "json.not_object"), (b"\xff", "json.encoding")],
+    )
+    def test_text_that_is_no_object_is_reported(self, data: bytes | str, code: str) -> None:
+        """Text that is not a JSON object is reported as validate reports it."""
+        report = batchfsm.from_provider(data)
+        assert report.batch is None
+        assert report.violations[0].code == code
+
+    @pytest.mark.parametrize(
+        ("data", "provider"),
+        [(42, "auto"), (None, "auto"), ({}, "openrouter"), ({}, 3), ({}, "Anthropic")],
+    )
+    def test_wrong_arguments_raise(self, data: Any, provider: Any) -> None:
+        """Only a data of another type, or a provider that is no name, raises."""
+        with pytest.raises(ArgumentError):
+            batchfsm.from_provider(data, provider)
+
+    def test_providers_names_the_providers(self) -> None:
+        """PROVIDERS is sorted and names every native table, and openai."""
+        assert tuple(sorted((*BY_NAME, "openai"))) == batchfsm.PROVIDERS
+
+
+class TestTables:
+    @pytest.mark.parametrize("provider", BY_NAME.values(), ids=str)
+    def test_every_status_is_reached(self, provider: Provider) -> None:
+        """Every native status is reachable from creation by the provider's edges, and
+        every edge joins two of its statuses."""
+        names = {state.name for state in provider.states}
+        assert {e.dest for e in provider.edges} <= names
+        assert {e.source for e in provider.edges} - {None} <= names
+        reached = {e.dest for e in provider.edges if e.source is None}
+        for _ in provider.states:
+            reached |= {e.dest for e in provider.edges if e.source in reached}
+        assert reached == names
+
+    @pytest.mark.parametrize("provider", BY_NAME.values(), ids=str)
+    def test_fields_are_consistent(self, provider: Provider) -> None:
+        """Edges set only time fields; there is one creation time; only the last reading
+        of a status is unconditional; every time an edge sets can be carried."""
+        keys = {time.key for time in provider.times}
+        assert {stamp for edge in provider.edges for stamp in edge.stamps} <= keys
+        assert [t.role for t in provider.times].count(Role.CREATED) == 1
+        for state in provider.states:
+            assert all(r.when for r in state.reads[:-1])
+            assert not state.reads[-1].when
+        carried = native_carried(provider.name)
+        for edge in provider.edges:
+            assert set(edge.stamps) <= carried[edge.dest]
+
+    def test_page_is_current(self) -> None:
+        """docs/providers.md is exactly what the tables generate (regenerate: see the page)."""
+        assert PAGE.read_text(encoding="utf-8") == providers_page(), (
+            "docs/providers.md is stale: python -m batchfsm._providers_page > docs/providers.md"
+        )
+
+    def test_page_lists_every_status(self) -> None:
+        """Each native status of each table has its row on the page."""
+        page = providers_page()
+        for provider in BY_NAME.values():
+            for state in provider.states:
+                assert f"| `{state.name}` |" in page
+
+
+# -- native objects drawn from the tables ------------------------------------------------
+
+_ARN = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123def456"
+TEMPLATES: dict[str, dict[str, Any]] = {
+    "anthropic": {
+        "id": "msgbatch_01GgqTz9XzriGNHzTSGZsJJ8", "type": "message_batch",
+        "cancel_initiated_at": None, "ended_at": None, "results_url": None,
+    },
+    "gemini": {
+        "name": "batches/leg9wy9p5df66syjxke2eq4xfjqcwp47ejv3",
+        "metadata": {
+            "@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch",
+            "model": "models/gemini-2.5-flash", "displayName": "b",
+            "inputConfig": {"fileName": "files/frh6ua11nk3o"},
+            "name": "batches/leg9wy9p5df66syjxke2eq4xfjqcwp47ejv3",
+            "output": {"responsesFile": "files/batch-leg9wy9p5df66syjxke2eq4xfjqcwp47ejv3"},
+        },
+    },
+    "vertex": {
+        "name": "projects/p/locations/us-central1/batchPredictionJobs/5798522612028014592",
+        "displayName": "j", "model": "publishers/google/models/gemini-2.5-flash",
+        "inputConfig": {"instancesFormat": "jsonl", "gcsSource": {"uris": ["gs://b/in.jsonl"]}},
+        "outputConfig": {"predictionsFormat": "jsonl",
+                         "gcsDestination": {"outputUriPrefix": "gs://b/out"}},
+    },
+    "bedrock": {
+        "jobArn": _ARN, "jobName": "j", "modelId": "anthropic.claude-3-haiku-20240307-v1:0",
+        "roleArn": "arn:aws:iam::123456789012:role/BedrockBatch",
+        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://b/in.jsonl"}},
+        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://b/out/"}},
+    },
+    "mistral": {
+        "id": "5befe8c6-b8cb-4858-a068-d600cf5ed73f", "object": "batch",
+        "input_files": ["30f63bb3-6f9e-4dd5-9295-a9cdbdeabf75"],
+        "endpoint": "/v1/chat/completions", "model": "pixtral-large-latest", "errors": [],
+        "output_file": None, "error_file": None, "started_at": None, "completed_at": None,
+    },
+}  # fmt: skip
+
+TARGETS = [
+    (provider.name, state.name, reading)
+    for provider in BY_NAME.values()
+    for state in provider.states
+    for reading in state.reads
+]
+
+
+@st.composite
+def native_paths(draw: st.DrawFn, provider: Provider, state: str, reading: Reading) -> list[Edge]:
+    """A path of native edges from creation to `state`, without loops, taking a cancel
+    edge exactly when `reading` is a cancellation."""
+    cancel = {s.name for s in provider.states for r in s.reads if r.status is Status.CANCELLING}
+    # A status read by its times (Anthropic's ended) was cancelled exactly when it passed
+    # through a cancelling status.
+    split = len(_state(provider, state).reads) > 1
+
+    def walk(at: str | None, seen: frozenset[str]) -> list[list[Edge]]:
+        if at == state:
+            return [[]]
+        paths: list[list[Edge]] = []
+        for edge in provider.edges:
+            if edge.source == at and edge.dest not in seen:
+                for rest in walk(edge.dest, seen | {edge.dest}):
+                    paths.append([edge, *rest])
+        return paths
+
+    paths = [
+        path
+        for path in walk(None, frozenset())
+        if not split or any(e.dest in cancel for e in path) == (reading.status is Status.CANCELLED)
+    ]
+    assert paths, (provider.name, state, reading)
+    return draw(st.sampled_from(paths))
+
+
+def _state(provider: Provider, name: str) -> State:
+    state = provider.state(name)
+    assert state is not None
+    return state
+
+
+def _time(provider: Provider, seconds: int, fraction: int) -> Any:
+    if provider.clock is Clock.UNIX:
+        return seconds
+    moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{fraction:06d}Z" if fraction else f"{text}Z"
+
+
+def _put(root: dict[str, Any], key: str, value: Any) -> None:
+    *parents, last = key.split(".")
+    for part in parents:
+        root = root.setdefault(part, {})
+    root[last] = value
+
+
+@st.composite
+def natives(draw: st.DrawFn, name: str, state: str, reading: Reading) -> dict[str, Any]:
+    """A native object of provider `name` in `state`, consistent with the provider's table:
+    the times its path set, in order, and counts and files its reading needs."""
+    provider = BY_NAME[name]
+    path = draw(native_paths(provider, state, reading))
+    document = copy.deepcopy(TEMPLATES[name])
+    root = document["metadata"] if name == "gemini" else document
+    root[provider.status] = state
+    fraction = draw(st.sampled_from([0, 0, 250_000]))
+    now = draw(st.integers(1_600_000_000, 1_800_000_000))
+    created = now
+    ended = reading.status in (Status.COMPLETED, Status.FAILED, Status.EXPIRED, Status.CANCELLED)
+    hours = 24
+    deadline = created + hours * 3600
+    for edge in path:
+        if edge.source is not None:
+            now += draw(st.integers(0, 5_000))
+        for stamp in edge.stamps:
+            role = next(t.role for t in provider.times if t.key == stamp)
+            if role is Role.DEADLINE:
+                continue  # written below
+            if role is Role.ENDED and reading.status is Status.EXPIRED:
+                now = max(now, deadline)  # a batch expires at its deadline, not before
+            _put(root, stamp, _time(provider, now, fraction if role is Role.CREATED else 0))
+    for time in provider.times:
+        if time.role is Role.DEADLINE:
+            _put(root, time.key, _time(provider, deadline, 0))
+        elif time.role is Role.OTHER and time.key != "archived_at":
+            _put(root, time.key, _time(provider, now, 0))
+    if provider.window_key:
+        root[provider.window_key] = hours
+    total = draw(st.integers(0, 50))
+    done = total if ended else draw(st.integers(0, total))
+    failed = draw(st.integers(0, done))
+    succeeded = done - failed
+    if reading.status is Status.EXPIRED and name == "anthropic":
+        total, succeeded, failed = total + 1, succeeded, failed  # one request expired
+    by = {"total": total, "completed": succeeded, "failed": failed, "processed": done}
+    by.update(pending=total - done, other=0)
+    if name == "anthropic":
+        if ended:
+            by.update(pending=0, other=total - done)
+        else:
+            by.update(pending=total, completed=0, failed=0)
+    for count in provider.counts:
+        value = by[count.counting.value]
+        if name == "anthropic" and count.key.endswith("expired"):
+            value = by["other"] if reading.status is Status.EXPIRED else 0
+        elif name == "anthropic" and count.key.endswith("canceled"):
+            value = by["other"] if reading.status is not Status.EXPIRED else 0
+        _put(root, count.key, str(value) if provider.counts_as_strings else value)
+    if name == "anthropic" and ended:
+        root["results_url"] = f"https://api.anthropic.com/v1/messages/batches/{root['id']}/results"
+    if name == "mistral":
+        root["total_requests"] = total
+        if ended:
+            root["output_file"] = "950fae83-2802-40c0-a677-c7839a4e238a"
+            root["error_file"] = "0d5a3c4e-1111-4c4c-9f9f-000000000000" if failed else None
+    if reading.status is Status.FAILED:
+        message = "the input file is not valid JSONL"
+        if name == "gemini":
+            document["error"] = {"code": 3, "message": message}
+        elif name == "vertex":
+            root["error"] = {"code": 3, "message": message}
+        elif name == "bedrock":
+            root["message"] = message
+        else:
+            root["errors"] = [{"message": message, "count": 1}]
+    return document
+
+
+class TestDrawnFromTheTables:
+    @pytest.mark.parametrize(
+        ("name", "state", "reading"), TARGETS, ids=[f"{p}-{s}-{r.status}" for p, s, r in TARGETS]
+    )
+    @given(data=st.data())
+    def test_a_consistent_object_reads_as_its_status(
+        self, name: str, state: str, reading: Reading, data: st.DataObject
+    ) -> None:
+        """Any native object a provider's table allows reads as the OpenAI status its table
+        names, validates under compat with provider warnings only, and keeps the native
+        object exactly."""
+        native = data.draw(natives(name, state, reading))
+        report = batchfsm.from_provider(native)
+        assert report.batch is not None, report.violations
+        assert report.batch.status is reading.status
+        assert report.ok, report.violations
+        for violation in report.violations:
+            assert violation.code.startswith("provider."), violation
+            assert violation.severity is Severity.WARNING
+        assert native_of(report.batch) == (name, native)
+        assert batchfsm.loads(batchfsm.dumps(report.batch)).extra[NATIVE]["object"] == native
+        strict = batchfsm.from_provider(native, name, profile="openai")
+        assert strict.batch is not None
+        assert strict.batch.status is reading.status
+
+    @pytest.mark.parametrize(
+        ("name", "state", "reading"), TARGETS, ids=[f"{p}-{s}-{r.status}" for p, s, r in TARGETS]
+    )
+    @given(data=st.data())
+    def test_a_time_its_status_never_has_is_an_error(
+        self, name: str, state: str, reading: Reading, data: st.DataObject
+    ) -> None:
+        """A native time that no path to the status sets, added to a consistent object, is
+        a provider.stamp_unexpected error and is not read into the batch."""
+        provider = BY_NAME[name]
+        native = data.draw(natives(name, state, reading))
+        foreign = [
+            t for t in provider.times
+            if t.key not in native_carried(name)[state]
+            and any(t.key in e.stamps for e in provider.edges)
+        ]  # fmt: skip
+        if not foreign:
+            return
+        time = data.draw(st.sampled_from(foreign))
+        root = native["metadata"] if name == "gemini" else native
+        _put(root, time.key, _time(provider, 1_900_000_000, 0))
+        report = batchfsm.from_provider(native)
+        assert [v.code for v in report.errors] == ["provider.stamp_unexpected"]
+        assert report.batch is not None
+        assert report.batch.status is reading.status
