@@ -24,6 +24,7 @@ from . import _json
 from ._codec import dumps, loads
 from ._errors import PayloadError, Severity, Violation
 from ._profile import PROFILES
+from ._providers import PROVIDERS, from_provider
 from ._sources import STDIN, Item, Place, Skipped, Unreadable, discover, read, size
 from ._validate import Report, check_history, validate, violation_dict
 
@@ -308,7 +309,7 @@ def _run_validate(args: argparse.Namespace) -> int:
         if args.history:
             _validate_history(items, args.profile, output, tally, args.debug)
         else:
-            _validate_each(items, args.profile, output, tally, args.debug)
+            _validate_each(items, args.profile, output, tally, args.debug, args.provider)
     finally:
         if bar is not None:
             bar.close()
@@ -324,7 +325,12 @@ def _failed(place: Place, error: Exception, tally: _Tally) -> None:
 
 
 def _validate_each(
-    items: Iterator[Item], profile: str, output: _Output, tally: _Tally, debug: bool
+    items: Iterator[Item],
+    profile: str,
+    output: _Output,
+    tally: _Tally,
+    debug: bool,
+    provider: str | None = None,
 ) -> None:
     # Once per payload: what a clean payload costs here is what the command adds to
     # `validate` (bench/bench_cli.py), so it touches as little as it can.
@@ -336,7 +342,10 @@ def _validate_each(
             output.payload(item.place, None, (item.refused,), False)
             continue
         try:
-            report = validate(item.data, profile=profile)
+            if provider is None:
+                report = validate(item.data, profile=profile)
+            else:
+                report = from_provider(item.data, provider, profile=profile)
         except Exception as error:
             if debug:
                 raise
@@ -523,6 +532,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("paths", nargs="*", metavar="PATH")
     check.add_argument("--profile", choices=PROFILES, default="openai")
+    check.add_argument(
+        "--provider",
+        choices=(*PROVIDERS, "auto"),
+        default=None,
+        metavar="NAME|auto",
+        help="read each payload as this provider's native batch object, or recognise it by"
+        f" its shape (auto): {', '.join(PROVIDERS)} (default: OpenAI's batch, as it is)",
+    )
     check.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
     check.add_argument(
         "--history", action="store_true", help="the payloads are snapshots of one batch, in order"
@@ -565,6 +582,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if sys.stderr is not None:
             parser.print_usage(sys.stderr)
         _note("batchfsm validate: give a PATH, or pipe payloads to stdin")
+        return _EXIT_USAGE
+    if args.command == "validate" and args.history and args.provider is not None:
+        if sys.stderr is not None:
+            parser.print_usage(sys.stderr)
+        _note("batchfsm validate: --history takes OpenAI snapshots only, not --provider")
         return _EXIT_USAGE
     if sys.stdout is None:  # nowhere to write the results: the exit status still tells
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process

@@ -65,6 +65,77 @@ def polls(*changes: dict[str, Any]) -> list[dict[str, Any]]:
     return [{**clean_payload(), **change} for change in changes]
 
 
+PROVIDER_SAMPLES = PAYLOADS / "providers"
+
+
+class TestProvider:
+    def test_default_is_openai_validation(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Without --provider a native object is judged as an OpenAI payload, as before."""
+        native = PROVIDER_SAMPLES / "mistral" / "002_QUEUED_cookbook-create.json"
+        assert main(["validate", str(native)]) == 1
+        assert "[field.missing]" in capsys.readouterr().out
+
+    @pytest.mark.parametrize("provider", ["auto", "mistral"])
+    def test_a_native_object_is_read(
+        self, provider: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--provider NAME or auto reads a native object as from_provider does: exit 0 for
+        a consistent one, with its OpenAI status on the ok line."""
+        native = PROVIDER_SAMPLES / "mistral" / "003_SUCCESS_cookbook-get.json"
+        assert main(["validate", "--provider", provider, str(native)]) == 0
+        out = capsys.readouterr().out
+        assert f"{native}: ok (5befe8c6-b8cb-4858-a068-d600cf5ed73f, completed)" in out
+
+    def test_reports_are_from_provider_reports(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Each payload's JSON record carries exactly the violations from_provider reports
+        under the chosen profile, and an inconsistent native object fails the run."""
+        folder = PROVIDER_SAMPLES / "anthropic"
+        args = ["validate", "--provider", "anthropic", "--profile", "compat", "--format", "jsonl"]
+        assert main([*args, str(folder)]) == 1
+        records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        expected = []
+        for path in sorted(folder.glob("*.json")):
+            value = json.loads(path.read_bytes())
+            for item in value if isinstance(value, list) else [value]:
+                report = batchfsm.from_provider(item, "anthropic", profile="compat")
+                expected.append(report.to_dict()["violations"])
+        assert [record["violations"] for record in records] == expected
+        assert [record["valid"] for record in records] == [True, True, False, True, True]
+
+    def test_auto_mixes_openai_and_native_payloads(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--provider auto validates an OpenAI payload as it is, beside native ones."""
+        native = PROVIDER_SAMPLES / "mistral" / "002_QUEUED_cookbook-create.json"
+        assert main(["validate", "--provider", "auto", str(CLEAN), str(native)]) == 0
+        assert capsys.readouterr().out.endswith(
+            "2 payloads: 2 valid (0 with warnings), 0 invalid\n"
+        )
+
+    def test_an_unknown_object_fails(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """An object no provider reads fails the run with provider.unknown."""
+        path = tmp_path / "x.json"
+        path.write_text('{"job": 1}')
+        assert main(["validate", "--provider", "auto", str(path)]) == 1
+        assert "[provider.unknown]" in capsys.readouterr().out
+
+    @pytest.mark.parametrize(
+        "args", [["--provider", "openrouter"], ["--provider", "auto", "--history"]]
+    )
+    def test_usage_errors(self, args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+        """An unknown provider, or --provider with --history, is a usage error (exit 2)."""
+        assert main(["validate", *args, str(CLEAN)]) == 2
+        assert capsys.readouterr().err
+
+    def test_installed_command_takes_provider(self) -> None:
+        """The installed command reads a native object from stdin with --provider auto."""
+        native = PROVIDER_SAMPLES / "gemini" / "002_BATCH_STATE_SUCCEEDED_delphigemini-get.json"
+        result = run("validate", "--provider", "auto", "--quiet", stdin=native.read_bytes())
+        assert (result.returncode, result.stdout) == (0, "")
+
+
 # -- roundtrip -----------------------------------------------------------------------------
 
 
