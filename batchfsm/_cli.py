@@ -1,4 +1,5 @@
-"""The ``batchfsm`` command: validate batch payloads, draw the lifecycle, check round trips.
+"""The ``batchfsm`` command: validate batch payloads, draw the lifecycle, check round trips,
+serve a fake Batch API.
 
 Exit status: 0 when every payload is valid, 1 when any is invalid (or unparseable), 2 for a
 usage error, a path that cannot be read or a PATH that holds no payload, 3 for a bug in
@@ -567,7 +568,58 @@ def _parser() -> argparse.ArgumentParser:
     roundtrip.add_argument("--profile", choices=PROFILES, default="openai")
     _add_max_bytes(roundtrip)
     roundtrip.set_defaults(run=_run_roundtrip)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the fake OpenAI Batch API as a local HTTP server (the server extra)",
+        description="Serve batchfsm.testing.FakeBatchAPI on HOST:PORT in real time: every "
+        "batch follows the fate given. The address is printed once the server listens.",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    serve.add_argument("--fate", choices=tuple(_FATES), default="completes")
+    serve.set_defaults(run=_run_serve)
     return parser
+
+
+#: The fates `batchfsm serve --fate` offers, by name.
+_FATES = {
+    "completes": "completes",
+    "some-fail": "completes",
+    "fails-validation": "fails_validation",
+    "expires": "expires",
+    "stuck-finalizing": "stuck_finalizing",
+    "cancelled": "cancelled",
+}
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    import socket
+    import time
+
+    from ._fake import FakeBatchAPI
+    from ._fake_fate import Fate
+
+    try:
+        import uvicorn
+    except ImportError:
+        _note("batchfsm serve needs uvicorn: pip install 'batchfsm[server]'")
+        return _EXIT_USAGE
+    make = getattr(Fate, _FATES[args.fate])
+    fate = make(failing=0.5) if args.fate == "some-fail" else make()
+    api = FakeBatchAPI(clock=time.time, fate=fate)
+    # The socket is bound here so that the printed address is the real one (with --port 0
+    # too) and a client reading it knows the server is ready.
+    try:
+        listener = socket.create_server((args.host, args.port))
+    except OSError as error:
+        _note(f"batchfsm serve: cannot listen on {args.host}:{args.port}: {error.strerror}")
+        return _EXIT_USAGE
+    host, port = listener.getsockname()[:2]
+    print(f"serving the fake Batch API at http://{host}:{port}/v1", flush=True)
+    config = uvicorn.Config(api.asgi, log_level="warning", lifespan="off")
+    uvicorn.Server(config).run(sockets=[listener])
+    return _EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,6 +22,7 @@ from ._codec import unstructure
 from ._compat import normalize
 from ._engine import Lifecycle
 from ._errors import ArgumentError, Severity
+from ._fake_fate import VALIDATION_CODES, Fate
 from ._profile import Profile, resolve
 from ._record import (
     ENDPOINTS,
@@ -56,6 +57,7 @@ from ._table import (
 __all__ = [
     "batches",
     "event_sequences",
+    "fates",
     "histories",
     "invalid_histories",
     "invalid_payloads",
@@ -353,6 +355,23 @@ def event_sequences(max_size: int = 20) -> st.SearchStrategy[list[Event]]:
     """Lists of events (legal and illegal, ``record_progress`` included) to drive an engine
     with."""
     return st.lists(st.sampled_from([*EVENTS, RECORD_PROGRESS.event]), max_size=max_size)
+
+
+def fates() -> st.SearchStrategy[Fate]:
+    """Fates for `batchfsm.testing.FakeBatchAPI`'s batches: completing with none, some or
+    all requests failing, failing validation with each of OpenAI's codes, expiring at the
+    deadline, stuck in ``finalizing``, or cancelled mid-run; they shrink to a batch that
+    completes at once."""
+    return st.builds(
+        Fate,
+        validating=st.integers(0, 600),
+        running=st.integers(0, 7_200) | st.just(2 * 86_400),
+        finalizing=st.integers(0, 600) | st.integers(3_600, 86_400),
+        cancelling=st.integers(0, 600),
+        failing=st.sampled_from([0.0, 1.0]) | st.floats(0, 1),
+        invalid=st.none() | st.sampled_from(sorted(VALIDATION_CODES)),
+        cancel_after=st.none() | st.integers(0, 7_200),
+    )
 
 
 # -- broken payloads: a valid one with one rule broken -------------------------------
