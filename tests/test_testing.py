@@ -169,3 +169,26 @@ class TestHarnessFindsBugs:
         """A refused event that changed the batch fails the run."""
         with pytest.raises(AssertionError, match="changed the batch"):
             run_state_machine_as_test(LeakyMachine, settings=_UNSHRUNK)
+
+
+class TestMachineHooks:
+    """A subclass supplies its own engine and keeps one batch object all run long."""
+
+    def test_own_lifecycle_and_one_batch(self) -> None:
+        """make_lifecycle's engine (with its hooks) drives the batch, and the batch the
+        machine created is the one it holds at every step."""
+        seen: list[int] = []
+
+        class Hooked(BatchLifecycleMachine):
+            def make_lifecycle(self, clock: ManualClock) -> Lifecycle:
+                return Lifecycle(clock, hooks=[lambda batch, *_: seen.append(id(batch))])
+
+            def check_system(self, batch: Batch) -> None:
+                assert batch is self.first
+
+            def apply_to_system(self, event: Event, batch: Batch, *, accepted: bool) -> None:
+                if event is Event.CREATE:
+                    self.first = batch
+
+        run_state_machine_as_test(Hooked, settings=settings(max_examples=10, deadline=None))
+        assert seen
