@@ -153,7 +153,11 @@ def _copied(copies: dict[Keys, dict[str, Any]], keys: Keys) -> dict[str, Any] | 
             current = record.get(keys[n - 1])
             if not isinstance(current, Mapping):
                 return None
-            inner = copies[keys[:n]] = dict(current)
+            try:
+                inner = dict(current)
+            except Exception:  # a caller's mapping may raise anything: the codec reported it
+                return None
+            copies[keys[:n]] = inner
             record[keys[n - 1]] = inner
         record = inner
     return record

@@ -234,7 +234,7 @@ def _judgeable(
         else:
             found.extend(checker(profile)(lenient))
             return found
-    if repaired is None:  # pragma: no cover - every path the codec reports has a stand-in
+    if repaired is None:  # a path with no field, or a mapping that cannot be copied
         return found
     stand_ins, unknown = repaired
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -579,3 +580,25 @@ class TestRepair:
             stand_ins["usage"]["input_tokens_details"] is payload["usage"]["input_tokens_details"]
         )
         assert stand_ins["usage"]["total_tokens"] == 0
+
+
+class _Uncopyable(Mapping[str, object]):
+    """A caller's mapping that can be read key by key, but not copied."""
+
+    def __getitem__(self, key: str) -> object:
+        return "x"
+
+    def __iter__(self) -> Iterator[str]:
+        raise RuntimeError("cannot iterate")
+
+    def __len__(self) -> int:
+        return 3
+
+
+class TestRepairOfHostileMappings:
+    def test_an_uncopyable_mapping_gives_no_stand_ins(self) -> None:
+        """A refused value inside a mapping that raises when copied leaves the payload
+        unrepaired (its refusal is still reported) instead of raising."""
+        value = {**base_payload(), "request_counts": _Uncopyable()}
+        refused = [Violation("field.type", "$.request_counts.total", "expected integer")]
+        assert repair(value, refused) is None
