@@ -4,14 +4,19 @@ The top-level `Batch` is mutable on purpose: the engine changes ``status`` and t
 timestamps in place, and transitions writes the state attribute with ``setattr``, so a
 frozen record cannot be driven (see docs/engine.md). Every record keeps the keys it does
 not know in ``extra`` and remembers in ``omitted`` which optional keys the source left
-out, so that encoding gives back what was decoded.
+out, so that encoding gives back what was decoded. A name in ``omitted`` counts only while
+its value is None (that is when the key is left out), so records are equal exactly when
+their wire objects are.
 """
 
 from __future__ import annotations
 
+import builtins
 import enum
 import functools
+import operator
 import re
+import typing
 from typing import Any
 
 import attrs
@@ -57,6 +62,9 @@ class BatchError:
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
     omitted: frozenset[str] = attrs.field(default=frozenset(), repr=False)
 
+    def __eq__(self, other: builtins.object) -> bool:
+        return _equal(self, other)
+
 
 @attrs.define(slots=True, kw_only=True)
 class BatchErrors:
@@ -66,6 +74,9 @@ class BatchErrors:
     data: list[BatchError] | None = attrs.field(factory=list)
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
     omitted: frozenset[str] = attrs.field(default=frozenset(), repr=False)
+
+    def __eq__(self, other: builtins.object) -> bool:
+        return _equal(self, other)
 
 
 @attrs.define(slots=True, kw_only=True)
@@ -113,7 +124,7 @@ class Batch:
     ``extra`` holds the keys this version does not know, verbatim; ``omitted`` names the
     optional keys the source left out (such a key is written back only once it has a
     value); ``normalizations`` lists what the ``compat`` profile changed while decoding.
-    Equality compares the wire content: two decodes of the same JSON are equal.
+    Equality compares the wire content: two records are equal when they encode alike.
     """
 
     id: str
@@ -141,6 +152,9 @@ class Batch:
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
     omitted: frozenset[str] = attrs.field(default=frozenset(), repr=False)
     normalizations: tuple[Violation, ...] = attrs.field(default=(), eq=False, repr=False)
+
+    def __eq__(self, other: builtins.object) -> bool:
+        return _equal(self, other)
 
 
 #: The wire keys that carry a lifecycle timestamp, in lifecycle order.
@@ -184,6 +198,37 @@ def wire_names(cls: type) -> list[str]:
     return [a.name for a in attrs.fields(cls) if a.name not in BOOKKEEPING]
 
 
+# Equality of the records that track `omitted`: every wire value and `extra`, then the
+# omitted names that still leave a key out (a name whose value is set no longer does).
+_COMPARED = {
+    cls: operator.attrgetter(*wire_names(cls), "extra") for cls in (Batch, BatchErrors, BatchError)
+}
+_NAMES = {cls: frozenset(wire_names(cls)) for cls in _COMPARED}
+
+
+def _equal(record: Any, other: Any) -> bool:
+    cls = record.__class__
+    if other.__class__ is not cls:
+        return NotImplemented  # type: ignore[no-any-return]
+    values = _COMPARED[cls]
+    return bool(values(record) == values(other)) and _leaving_out(record) == _leaving_out(other)
+
+
+def _leaving_out(record: Any) -> object:
+    """The names in ``record.omitted`` that leave a key out of its wire object: those whose
+    value is None, and (set by hand) any that name no key, which the encoders refuse."""
+    omitted = record.omitted
+    if not omitted:
+        return frozenset()
+    names = _NAMES[record.__class__]
+    try:
+        return frozenset(
+            name for name in omitted if name not in names or getattr(record, name) is None
+        )
+    except Exception:  # set by hand to something that is not a set of names
+        return omitted
+
+
 def wire_keys(cls: type) -> tuple[frozenset[str], frozenset[str]]:
     """The (required, optional) wire keys of a record class.
 
@@ -211,3 +256,25 @@ def window_seconds(window: str) -> int | None:
     """The seconds of a completion window written in hours (``"24h"`` → 86400), else None."""
     match = _WINDOW.match(window)
     return int(match.group(1)) * 3600 if match else None
+
+
+def _depths() -> dict[type, int]:
+    """How deep each record class's object lies in a batch document (the batch is level 1;
+    an error object is level 4, inside ``errors`` and its ``data`` array)."""
+    found: dict[type, int] = {}
+    todo: list[tuple[type, int]] = [(Batch, 1)]
+    while todo:
+        cls, depth = todo.pop()
+        found[cls] = depth
+        hints = typing.get_type_hints(cls)
+        for name in wire_names(cls):
+            for arg in (hints[name], *typing.get_args(hints[name])):
+                if typing.get_origin(arg) is list and attrs.has(typing.get_args(arg)[0]):
+                    todo.append((typing.get_args(arg)[0], depth + 2))
+                elif isinstance(arg, type) and attrs.has(arg):
+                    todo.append((arg, depth + 1))
+    return found
+
+
+#: The depth of each record class's object in a batch document.
+DEPTHS: dict[type, int] = _depths()

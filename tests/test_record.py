@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from batchfsm import Batch, BatchErrors, RequestCounts, Status
+from batchfsm import Batch, BatchError, BatchErrors, RequestCounts, Status
 from batchfsm._record import REQUIRED_FIELDS, TIMESTAMP_FIELDS
 
 
@@ -105,3 +105,42 @@ class TestBatch:
         assert BatchErrors().object == "list"
         assert BatchErrors().data == []
         assert BatchErrors().data is not BatchErrors().data
+
+
+class TestOmittedInEquality:
+    def test_a_name_counts_only_while_its_value_is_none(self) -> None:
+        """An omitted name whose field has a value leaves nothing out of the wire object, so
+        it makes no difference to equality."""
+        omitting, not_omitting = _batch(), _batch()
+        omitting.omitted = frozenset({"model", "in_progress_at"})
+        assert omitting != not_omitting  # absent keys against nulls
+        for batch in (omitting, not_omitting):
+            batch.model = "m"
+            batch.in_progress_at = 2
+        assert omitting == not_omitting
+        omitting.model = None
+        not_omitting.model = None
+        assert omitting != not_omitting  # model is absent again on one side only
+
+    def test_nested_records_compare_alike(self) -> None:
+        """The errors object and its entries track omitted names the same way."""
+        left, right = BatchError(code="c"), BatchError(code="c")
+        left.omitted = frozenset({"code"})
+        assert left == right
+        assert BatchErrors(data=None, omitted=frozenset({"data"})) != BatchErrors(data=None)
+        assert BatchErrors(data=[left]) == BatchErrors(data=[right])
+
+    def test_names_set_by_hand_that_are_no_keys_still_count(self) -> None:
+        """A name that is no key (which the writers refuse) or an omitted value that is no set
+        of names is compared as it is, never raised on."""
+        strange, plain = _batch(), _batch()
+        strange.omitted = frozenset({"nope"})
+        assert strange != plain
+        strange.omitted = 5  # type: ignore[assignment]
+        assert strange != plain
+        assert strange == strange
+
+    def test_other_types_are_not_equal(self) -> None:
+        """A record is never equal to another type, nor to a record of another class."""
+        assert _batch() != "batch"
+        assert BatchError() != BatchErrors()
