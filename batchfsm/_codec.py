@@ -9,25 +9,25 @@ problem; `_violations` turns its exception groups into `Violation`s with JSONPat
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Mapping
+from itertools import filterfalse
 from typing import Any
 
 import attrs
 import cattrs
 from cattrs.cols import list_structure_factory
 from cattrs.errors import AttributeValidationNote, BaseValidationError, IterableValidationNote
-from cattrs.fns import identity
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.gen import make_dict_structure_fn, override
 
 from . import _json, _strict
 from ._compat import normalize
-from ._errors import ArgumentError, PayloadError, Violation
-from ._fastpath import MISS, decoder
+from ._errors import PayloadError, Violation
+from ._fastpath import MISS, decoder, encoder
 from ._jsonpath import ROOT, child, join
 from ._profile import Profile, resolve
 from ._record import (
     BOOKKEEPING,
+    DEPTHS,
     TIMESTAMP_FIELDS,
     Batch,
     BatchError,
@@ -39,27 +39,46 @@ from ._record import (
     Usage,
     wire_keys,
 )
-from ._shape import misfit
-from ._strict import AmbiguousNumber, Invalid, describe
+from ._shape import wire
+from ._strict import AMBIGUOUS, AmbiguousNumber, Invalid, describe
 
 __all__ = ["dumps", "loads", "structure", "unstructure"]
 
 
-def _check_extra(extra: dict[str, Any]) -> None:
-    """Make sure kept unknown values survive the way back unchanged.
+def _unknown_problems(extra: dict[Any, Any], depth: int) -> list[Exception]:
+    """What keeps the unknown values `extra` of an object `depth` levels deep from being
+    kept as they are and written back unchanged: each must be a JSON value.
 
-    orjson turns integer literals beyond 64 bits into floats; where such a float sits in
-    an unknown value, the payload is decoded again with the stdlib to keep it exact.
-    Only payloads with unknown keys pay for this walk.
+    Raises:
+        AmbiguousNumber: for a float that may be an integer literal beyond 64 bits orjson
+            rounded: the payload is decoded again, exactly, to keep it.
     """
-    if not _strict.exact(extra):
+    found = _strict.trouble(extra, depth, floats_exact=_strict.exact_pass.get())
+    if found is None:
+        return []
+    if found == AMBIGUOUS:
         raise AmbiguousNumber
+    return [Invalid(found)]  # type: ignore[arg-type]
 
 
-def _as_dict(value: Any) -> dict[str, Any]:
+def _as_dict(value: Any) -> dict[Any, Any]:
     if isinstance(value, Mapping):
-        return dict(value)
+        try:
+            return dict(value)
+        except Exception as exc:  # a caller's mapping may raise anything when read
+            message = f"expected object, got {describe(value)} that cannot be read ({_why(exc)})"
+            raise Invalid.one("field.type", message) from None
     raise _strict.wrong_type("object", value)
+
+
+def _why(exc: BaseException) -> str:
+    """``RuntimeError: boom``, for an exception a caller's object raised."""
+    try:
+        detail = str(exc)
+    except Exception:  # its __str__ may raise too
+        detail = ""
+    name = type(exc).__name__
+    return f"{name}: {_strict.shown(detail, 80)[1:-1]}" if detail else name
 
 
 def _record_structure_hook(
@@ -67,6 +86,7 @@ def _record_structure_hook(
 ) -> Callable[[Any, Any], Any]:
     required, optional = wire_keys(cl)
     known = required | optional
+    depth = DEPTHS[cl]
     known_attrs = attrs.fields_dict(cl).keys()
     tracks_omitted = "omitted" in known_attrs
     skipped: dict[str, Any] = {name: override(omit=True) for name in BOOKKEEPING & known_attrs}
@@ -81,21 +101,21 @@ def _record_structure_hook(
         keys = obj.keys()
         if keys == known:  # the common case: every key there, none unknown
             return generated(obj)
-        if not required <= keys:
-            problems: list[Exception] = [
-                Invalid.one("field.missing", f"missing required key {key!r}", key)
-                for key in sorted(required - keys)
-            ]
-            try:
-                generated(obj)
-            except BaseValidationError as group:
-                problems.extend(group.exceptions)
+        problems: list[Exception] = [
+            Invalid.one("field.missing", f"missing required key {key!r}", key)
+            for key in sorted(required - keys)
+        ]
+        # Unknown keys keep the order they came in, so that writing them is stable.
+        extra = {key: obj[key] for key in filterfalse(known.__contains__, obj)}
+        if extra:
+            problems += _unknown_problems(extra, depth)
+        try:
+            record = generated(obj)
+        except BaseValidationError as group:
+            problems.extend(group.exceptions)
+        if problems:
             raise cattrs.ClassValidationError(f"While structuring {cl.__name__}", problems, cl)
-        record = generated(obj)
-        unknown = keys - known
-        if unknown:
-            extra = {key: obj[key] for key in unknown}
-            _check_extra(extra)
+        if extra:
             record.extra = extra
         if tracks_omitted:
             absent = optional - keys
@@ -108,30 +128,6 @@ def _record_structure_hook(
         return record
 
     return structure_record
-
-
-def _record_unstructure_hook(
-    converter: cattrs.Converter, cl: Any, *, nullable: bool = False
-) -> Callable[[Any], dict[str, Any] | None]:
-    fields = attrs.fields_dict(cl)
-    skipped: dict[str, Any] = {name: override(omit=True) for name in BOOKKEEPING & fields.keys()}
-    generated = make_dict_unstructure_fn(cl, converter, **skipped)
-    tracks_omitted = "omitted" in fields
-
-    def unstructure_record(record: Any) -> dict[str, Any] | None:
-        if record is None and nullable:
-            return None
-        out: dict[str, Any] = generated(record)
-        if tracks_omitted:
-            for key in record.omitted:
-                if out[key] is None:
-                    del out[key]
-        extra = record.extra
-        if extra:
-            out.update(extra)
-        return out
-
-    return unstructure_record
 
 
 def _nullable_array_of(converter: cattrs.Converter, element: type) -> Callable[[Any, Any], Any]:
@@ -150,23 +146,27 @@ def _nullable_array_of(converter: cattrs.Converter, element: type) -> Callable[[
     return structure_array
 
 
-def _nullable_string_map(converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
-    generated = converter.gen_structure_mapping(dict[str, str])
-
-    def structure_string_map(value: Any, cl: Any = None) -> dict[str, str] | None:
-        if value is None:
-            return None
-        # Checking the types in bulk first is several times cheaper than cattrs' per-item
-        # loop; that loop runs only to say which entries are wrong.
-        if (
-            type(value) is dict
-            and all(type(item) is str for item in value.values())
-            and all(type(key) is str for key in value)
-        ):
-            return dict(value)
-        return generated(_as_dict(value))  # type: ignore[no-any-return]
-
-    return structure_string_map
+def _structure_string_map(value: Any, cl: Any = None) -> dict[str, str] | None:
+    if value is None:
+        return None
+    # Checking the types in bulk first is several times cheaper than a loop that also says
+    # which entries are wrong; that loop runs only when one is.
+    if (
+        type(value) is dict
+        and all(type(item) is str for item in value.values())
+        and all(type(key) is str for key in value)
+    ):
+        return dict(value)
+    obj = value if type(value) is dict else _as_dict(value)
+    found: list[tuple[tuple[Any, ...], str, str]] = []
+    for key, item in obj.items():
+        if type(key) is not str:
+            found.append(((key,), "field.type", f"expected a string key, got {describe(key)}"))
+        elif type(item) is not str:
+            found.append(((key,), "field.type", f"expected string, got {describe(item)}"))
+    if found:
+        raise Invalid(found)
+    return dict(obj)
 
 
 def _make_converter() -> tuple[cattrs.Converter, dict[str, Callable[..., Batch]]]:
@@ -183,22 +183,13 @@ def _make_converter() -> tuple[cattrs.Converter, dict[str, Callable[..., Batch]]
     }
     for tp, hook in scalar_hooks.items():
         converter.register_structure_hook(tp, hook)
-    # A C-level getter: the generated unstructure code calls it once per batch.
-    converter.register_unstructure_hook(Status, operator.attrgetter("value"))
-    # Registered as `identity` so the generated unstructure code reads the attribute inline.
-    for tp in (str | None, int | None):
-        converter.register_unstructure_hook(tp, identity)
 
     # Inner records first: a generated hook looks up the hooks of its fields once, when
     # it is made.
     def register(cl: Any) -> None:
         converter.register_structure_hook(cl, _record_structure_hook(converter, cl))
-        converter.register_unstructure_hook(cl, _record_unstructure_hook(converter, cl))
         converter.register_structure_hook(
             cl | None, _record_structure_hook(converter, cl, nullable=True)
-        )
-        converter.register_unstructure_hook(
-            cl | None, _record_unstructure_hook(converter, cl, nullable=True)
         )
 
     for cl in (BatchError, InputTokensDetails, OutputTokensDetails, RequestCounts, Usage):
@@ -207,8 +198,9 @@ def _make_converter() -> tuple[cattrs.Converter, dict[str, Callable[..., Batch]]
         list[BatchError] | None, _nullable_array_of(converter, BatchError)
     )
     register(BatchErrors)
-    converter.register_structure_hook(dict[str, str] | None, _nullable_string_map(converter))
-    converter.register_unstructure_hook(Batch, _record_unstructure_hook(converter, Batch))
+    converter.register_structure_hook(dict[str, str] | None, _structure_string_map)
+    # Writing is checked value by value (`_shape`); the generated writer answers first.
+    converter.register_unstructure_hook(Batch, wire)
 
     # Timestamps and file ids are ints and strings with extra rules; the rules are codec
     # configuration, so the record keeps plain `int | None` / `str | None` types.
@@ -243,7 +235,10 @@ _fast = {"openai": decoder(), "compat": decoder(nullable_endpoint=True)}
 _fast_loads: dict[object, Callable[[Any], Any]] = dict.fromkeys(
     ("openai", "strict", Profile.OPENAI, Profile.STRICT), _fast["openai"]
 )
-_unstructure_batch = _converter.get_unstructure_hook(Batch)
+# The generated writer, falling back to the converter's careful one. See `_fastpath`.
+_unstructure_batch = encoder(_converter.get_unstructure_hook(Batch))
+_TEXT_TYPES = (bytes, str, bytearray)
+_quick_dump = _json.quick_dump
 
 
 def _note_key(exc: BaseException) -> str | int | None:
@@ -295,11 +290,14 @@ def payload_id(value: Any) -> str | None:
 
 
 def _batch_id(value: Any) -> str | None:
-    if isinstance(value, Mapping):
-        candidate = value.get("id")
-    elif isinstance(value, Batch):
-        candidate = value.id
-    else:
+    try:
+        if isinstance(value, Mapping):
+            candidate = value.get("id")
+        elif isinstance(value, Batch):
+            candidate = value.id
+        else:
+            return None
+    except Exception:  # a caller's mapping may raise anything when read
         return None
     return candidate if type(candidate) is str else None
 
@@ -320,10 +318,22 @@ def reading(profile: Profile | str) -> str:
 
 
 def _structure(value: Any, profile: str) -> Batch:
-    if profile == "compat":
-        return _structure_compat(value)
-    batch: Batch = _fast[profile](value)
-    return _checked_structure(value, profile) if batch is MISS else batch
+    try:
+        if profile == "compat":
+            return _structure_compat(value)
+        batch: Batch = _fast[profile](value)
+        return _checked_structure(value, profile) if batch is MISS else batch
+    except (PayloadError, AmbiguousNumber):
+        raise
+    except Exception as exc:
+        raise _foreign(exc, value) from None
+
+
+def _foreign(exc: Exception, value: Any) -> PayloadError:
+    """The PayloadError for an exception that reading `value` met in a caller's object
+    (a key whose ``__eq__`` raises, say), which no check foresaw."""
+    message = f"the value cannot be read: {_why(exc)}"
+    return PayloadError([Violation("field.invalid", ROOT, message)], _batch_id(value))
 
 
 def _structure_compat(value: Any) -> Batch:
@@ -343,8 +353,13 @@ def read_normalized(value: Any) -> Batch:
         PayloadError: with every problem, at its path in `value`.
         AmbiguousNumber: as `read` does.
     """
-    batch: Batch = _fast["compat"](value)
-    return _checked_structure(value, "compat") if batch is MISS else batch
+    try:
+        batch: Batch = _fast["compat"](value)
+        return _checked_structure(value, "compat") if batch is MISS else batch
+    except (PayloadError, AmbiguousNumber):
+        raise
+    except Exception as exc:
+        raise _foreign(exc, value) from None
 
 
 def _checked_structure(value: Any, profile: str) -> Batch:
@@ -404,10 +419,8 @@ def loads(data: _json.Text, *, profile: Profile | str = "openai") -> Batch:
     """
     fast = _fast_loads.get(profile) if type(profile) in (str, Profile) else None
     key = "openai" if fast is not None else reading(profile)
-    if not isinstance(data, (bytes, bytearray, memoryview, str)):
-        raise ArgumentError(
-            "data", f"expected JSON text as bytes or str, got {type(data).__name__}"
-        )
+    if type(data) not in _TEXT_TYPES:
+        data = _json.text(data)
     try:
         value = _json.quick_parse(data)
     except ValueError:  # the decoder's error: parse again to say precisely what is wrong
@@ -436,30 +449,32 @@ def unstructure(batch: Batch) -> dict[str, Any]:
     are written back; their values are the record's own objects, not copies.
 
     Raises:
-        PayloadError: when a value set on the record by hand is of a type its field cannot
-            hold (a `str` for the status, say), at its path.
+        PayloadError: for a value set on the record by hand that is not JSON (a datetime,
+            a NaN, a tuple, a list holding itself, at any depth) or whose type its field
+            cannot hold (a `str` for the status, say), and for an unknown key named like a
+            field: one violation, at its path.
         ArgumentError: for a `batch` that is not a Batch.
     """
-    return _wire(batch)
+    # The generated writer takes only a Batch; it leaves anything else to the careful one,
+    # which says what is wrong with it.
+    return _unstructure_batch(batch)  # type: ignore[no-any-return]
 
 
 def dumps(batch: Batch) -> str:
     """Encode `batch` as compact JSON text; ``loads(dumps(b)) == b``.
 
     Raises:
-        PayloadError: when a value set on the record by hand has no JSON form, or is of
-            a type its field cannot hold (a `str` for the status, say), at its path.
+        PayloadError: for what `unstructure` refuses, and what JSON text cannot carry (a
+            string with a lone surrogate, an integer of more digits than Python converts),
+            at its path.
         ArgumentError: for a `batch` that is not a Batch.
     """
-    return _json.encode(_wire(batch))
-
-
-def _wire(batch: Batch) -> dict[str, Any]:
-    if not isinstance(batch, Batch):
-        raise ArgumentError("batch", f"expected a Batch, got {type(batch).__name__}")
+    value = _unstructure_batch(batch)  # an ArgumentError for what is not a Batch
     try:
-        wire: dict[str, Any] = _unstructure_batch(batch)
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        # A value set by hand that the generated code cannot take apart: find and name it.
-        raise PayloadError([misfit(batch, exc)], _batch_id(batch)) from None
-    return wire
+        return _quick_dump(value).decode()
+    except TypeError:  # deeper than orjson writes, a big integer, or no text can carry it
+        pass
+    try:
+        return _json.encode(value)
+    except PayloadError as error:
+        raise PayloadError(error.violations, _batch_id(batch)) from None

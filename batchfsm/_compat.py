@@ -4,7 +4,9 @@ Each rewrite is recorded as a warning-severity `Violation` with its own code, so
 validator can say what was odd about a payload it accepted. The caller's mapping is never
 modified. The quirks (see docs/codec.md): camelCase keys, capitalised or upper-case
 statuses, ISO-8601 and numeric-string timestamps, ``""`` file ids, null request counts,
-and a null or missing ``endpoint``.
+and a null or missing ``endpoint``. Only exact strings and dicts are rewritten: a caller's
+subclass or mapping object may do anything when asked, so it is left for the decoder to
+report.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import attrs
 from ._errors import Severity, Violation
 from ._jsonpath import ROOT, child
 from ._record import TIMESTAMP_FIELDS, Batch, Status, wire_names
+from ._strict import LongLiteral, shown
 
 __all__ = ["normalize"]
 
@@ -74,14 +77,30 @@ def _note(notes: list[Violation], code: str, path: str, message: str) -> None:
     notes.append(Violation(code, path, message, Severity.WARNING))
 
 
-def _rename(value: Any, shape: _Shape, path: str, notes: list[Violation]) -> Any:
-    if not isinstance(value, Mapping):
+def _as_dict(value: Any) -> dict[Any, Any] | None:
+    """`value` as a dict, if it is a mapping that can be read."""
+    if type(value) is dict:
         return value
-    out: dict[str, Any] = {}
+    if not isinstance(value, Mapping):
+        return None
+    try:
+        return dict(value)
+    except Exception:  # a caller's mapping may raise anything: the decoder reports it
+        return None
+
+
+_NOT_MAPPINGS = frozenset({type(None), str, int, float, bool, list})
+
+
+def _rename(value: Any, shape: _Shape, path: str, notes: list[Violation]) -> Any:
+    plain = _as_dict(value)
+    if plain is None:
+        return value
+    out: dict[Any, Any] = {}
     spelled: dict[str, str] = {}  # wire key -> the key as the source wrote it, for paths
-    for key, item in value.items():
-        snake = shape.aliases.get(key)
-        if snake is not None and snake not in value:
+    for key, item in plain.items():
+        snake = shape.aliases.get(key) if type(key) is str else None
+        if snake is not None and snake not in plain:
             _note(notes, "compat.camel_case", child(path, key), f"key {key!r} read as {snake!r}")
             spelled[snake] = key
             key = snake
@@ -91,8 +110,13 @@ def _rename(value: Any, shape: _Shape, path: str, notes: list[Violation]) -> Any
             continue
         item = out[key]
         where = child(path, spelled.get(key, key))
-        if is_array and isinstance(item, list):
-            out[key] = [_rename(e, nested, child(where, i), notes) for i, e in enumerate(item)]
+        if is_array and type(item) is list:
+            # JSON's scalars and arrays cannot hold a key to rename: passed over without a
+            # path, which a megabyte of nulls would otherwise make 250,000 of.
+            out[key] = [
+                e if type(e) in _NOT_MAPPINGS else _rename(e, nested, child(where, i), notes)
+                for i, e in enumerate(item)
+            ]
         elif not is_array:
             out[key] = _rename(item, nested, where, notes)
     return out
@@ -126,13 +150,20 @@ def _iso_seconds(text: str) -> int | None:
 
 def _timestamp(value: str, path: str, notes: list[Violation]) -> Any:
     if _NUMERIC.match(value):
-        seconds = int(value.split(".")[0])
-        _note(notes, "compat.timestamp_string", path, f"numeric string {value!r} read as {seconds}")
+        whole = value.split(".")[0]
+        seconds: int | LongLiteral
+        try:
+            seconds = int(whole)
+        except ValueError:  # more digits than Python converts: refused as out of range
+            seconds = LongLiteral(len(whole))
+        message = f"numeric string {shown(value, 80)} read as {shown(seconds, 80)}"
+        _note(notes, "compat.timestamp_string", path, message)
         return seconds
     instant = _iso_seconds(value)
     if instant is None:
         return value
-    _note(notes, "compat.timestamp_iso", path, f"ISO-8601 time {value!r} read as {instant}")
+    message = f"ISO-8601 time {shown(value, 80)} read as {instant}"
+    _note(notes, "compat.timestamp_iso", path, message)
     return instant
 
 
@@ -148,19 +179,19 @@ def normalize(value: Any) -> tuple[Any, list[Violation], frozenset[str]]:
         what was rewritten, and the optional keys the result must keep omitted.
     """
     notes: list[Violation] = []
-    if not isinstance(value, Mapping):
-        return value, notes, frozenset()
     out = _rename(value, _BATCH_SHAPE, ROOT, notes)
+    if type(out) is not dict:  # not a mapping, or one that cannot be read
+        return value, notes, frozenset()
 
     status = out.get("status")
-    if isinstance(status, str) and status not in _STATUS_VALUES:
+    if type(status) is str and status not in _STATUS_VALUES:
         canonical = _status(status)
         if canonical in _STATUS_VALUES:
             _note(
                 notes,
                 "compat.status_case",
                 child(ROOT, "status"),
-                f"status {status!r} read as {canonical!r}",
+                f"status {shown(status, 80)} read as {canonical!r}",
             )
             out["status"] = canonical
 
@@ -170,12 +201,13 @@ def normalize(value: Any) -> tuple[Any, list[Violation], frozenset[str]]:
             out[key] = _timestamp(stamp, child(ROOT, key), notes)
 
     for key in _FILE_IDS:
-        if out.get(key) == "":
+        file_id = out.get(key)
+        if type(file_id) is str and not file_id:
             _note(notes, "compat.file_id_empty", child(ROOT, key), f"{key} '' read as null")
             out[key] = None
 
-    counts = out.get("request_counts")
-    if isinstance(counts, Mapping) and any(
+    counts = _as_dict(out.get("request_counts"))
+    if counts is not None and any(
         counts.get(k, 0) is None for k in ("total", "completed", "failed")
     ):
         counts = dict(counts)

@@ -1,9 +1,15 @@
-"""Find the value, set on a record by hand, that has no place in the wire object.
+"""The careful writer: a record's wire object with every value checked, or the first value
+that has no place in it, named at its path.
 
 Records are plain attrs classes without validators (validators would tax every decode),
-so a caller may put a `str` where a `Status` belongs or a `None` among the error entries.
-The encoders meet such a value only as an AttributeError or TypeError deep in generated
-code; this walk, run only then, says which value it was and where.
+so a caller may put anything anywhere: a `str` where a `Status` belongs, a `None` among
+the error entries, a datetime or a NaN among the unknown keys, an unknown key named like a
+field. The generated writer (`_fastpath.encoder`) answers only for records holding what
+the decoder makes; this one answers for every other record. It writes a value the wire
+object can hold as it is, even where `validate` would object (a string as a timestamp),
+and refuses, with `encode.unsupported`, a value that is not JSON (`_strict.trouble`: the
+reader refuses the same), a record of the wrong class, and an unknown key that would
+overwrite a field.
 """
 
 from __future__ import annotations
@@ -15,13 +21,22 @@ from typing import Any
 
 import attrs
 
-from ._errors import Violation
-from ._jsonpath import ROOT, child
-from ._record import BOOKKEEPING, Batch, Status
+from ._errors import ArgumentError, PayloadError, Violation
+from ._jsonpath import ROOT, child, join
+from ._record import DEPTHS, Batch, Status, wire_names
+from ._strict import bounded_repr, problems
 
-__all__ = ["misfit"]
+__all__ = ["wire"]
 
 _NONE = type(None)
+
+
+class _Misfit(Exception):
+    """The first value that cannot be written, as the violation that says so."""
+
+    def __init__(self, violation: Violation) -> None:
+        super().__init__(violation)
+        self.violation = violation
 
 
 @functools.cache
@@ -29,21 +44,49 @@ def _hints(cl: type) -> dict[str, Any]:
     return typing.get_type_hints(cl)
 
 
-def misfit(batch: Batch, exc: Exception) -> Violation:
-    """The first value in `batch` whose type the wire object has no form for.
+def wire(batch: Batch) -> dict[str, Any]:
+    """The wire object of `batch`, every value checked.
 
-    Args:
-        batch: A record the encoders failed on.
-        exc: How they failed; reported as it is if the walk finds no culprit.
+    Raises:
+        PayloadError: with one `encode.unsupported` violation, at the first value (in
+            field order, then ``omitted``, then ``extra``, record by record) that cannot be
+            written.
+        ArgumentError: for a `batch` that is not a Batch.
     """
-    found = _misfit(batch, Batch, ROOT)
-    if found is None:  # pragma: no cover - the walk knows every field of every record
-        message = f"batch cannot be written: {type(exc).__name__}: {exc}"
-        return Violation("encode.unsupported", ROOT, message)
-    return found
+    if not isinstance(batch, Batch):
+        raise ArgumentError("batch", f"expected a Batch, got {type(batch).__name__}")
+    try:
+        return _record(batch, Batch, ROOT)
+    except _Misfit as misfit:
+        batch_id = getattr(batch, "id", None)
+        raise PayloadError(
+            [misfit.violation], batch_id if type(batch_id) is str else None
+        ) from None
 
 
-def _misfit(value: Any, tp: Any, path: str) -> Violation | None:
+def _record(record: Any, cl: type, path: str) -> dict[str, Any]:
+    depth = DEPTHS[cl]
+    names = _names(cl)
+    hints = _hints(cl)
+    out = {
+        name: _value(getattr(record, name), hints[name], child(path, name), depth)
+        for name in wire_names(cl)
+    }
+    if "omitted" in attrs.fields_dict(cl):
+        for name in _omitted(record.omitted, names, cl, path):
+            if out[name] is None:
+                del out[name]
+    out.update(_extra(record.extra, names, cl, path, depth))
+    return out
+
+
+@functools.cache
+def _names(cl: type) -> frozenset[str]:
+    return frozenset(wire_names(cl))
+
+
+def _value(value: Any, tp: Any, path: str, depth: int) -> Any:
+    """`value`, written as a field of type `tp` (at `path`, in an object `depth` deep)."""
     args = typing.get_args(tp)
     if _NONE in args:
         if value is None:
@@ -55,51 +98,79 @@ def _misfit(value: Any, tp: Any, path: str) -> Violation | None:
     origin = typing.get_origin(tp)
     if attrs.has(tp):
         if not isinstance(value, tp):
-            return _wrong(path, expected, value)
-        return _record_misfit(value, tp, path)
+            raise _wrong(path, expected, value)
+        return _record(value, tp, path)
     if origin is list:
         if not isinstance(value, (list, tuple)):
-            return _wrong(path, expected, value)
+            raise _wrong(path, expected, value)
         (element,) = typing.get_args(tp)
-        for index, item in enumerate(value):
-            found = _misfit(item, element, child(path, index))
-            if found is not None:
-                return found
-        return None
-    if origin is dict and not isinstance(value, Mapping):
-        return _wrong(path, expected, value)
-    if tp is Status and not isinstance(value, Status):
-        return _wrong(path, expected, value)
-    # Scalars are written as they are; `validate` reports a wrong one.
-    return None
+        return [
+            _value(item, element, child(path, index), depth + 1) for index, item in enumerate(value)
+        ]
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise _wrong(path, expected, value)
+        pairs = _pairs(value, path, expected)
+        _check(pairs, path, depth + 1)
+        return pairs
+    if tp is Status:
+        if type(value) is not Status:
+            raise _wrong(path, expected, value)
+        return value.value
+    # A scalar: any JSON value is written as it is (`validate` reports a wrong one).
+    found = problems({"": value}, depth)
+    if found:
+        keys, _, message = found[0]
+        if len(keys) == 1:  # the value itself, not something inside it
+            raise _wrong(path, expected, value)
+        raise _Misfit(Violation("encode.unsupported", join(path, keys[1:]), message))
+    return value
 
 
-def _record_misfit(record: Any, cl: type, path: str) -> Violation | None:
-    # `extra` and `omitted` are judged by what the encoder does with them (it updates the
-    # wire object with `extra` and deletes each omitted key), so that a value that works,
-    # if oddly typed, is never blamed for another's failure.
-    extra = record.extra
-    if extra:
-        try:
-            dict(extra)
-        except (TypeError, ValueError):
-            return _wrong(child(path, "extra"), "dict", extra)
-    names = attrs.fields_dict(cl).keys() - BOOKKEEPING
-    omitted = getattr(record, "omitted", ())
+def _omitted(omitted: Any, names: frozenset[str], cl: type, path: str) -> frozenset[str]:
+    """The names in `omitted`, each a wire key of `cl` (a set or list of them works)."""
     try:
-        strangers = sorted(repr(name) for name in omitted if name not in names)
-    except TypeError:
-        return _wrong(child(path, "omitted"), "frozenset", omitted)
+        listed = frozenset(omitted)
+        strangers = sorted(bounded_repr(name) for name in listed if name not in names)
+    except Exception:  # not an iterable of hashable names
+        raise _wrong(child(path, "omitted"), "frozenset", omitted) from None
     if strangers:
         message = f"omitted names {', '.join(strangers)}, not keys of a {cl.__name__} object"
-        return Violation("encode.unsupported", child(path, "omitted"), message)
-    for name, tp in _hints(cl).items():
-        if name in BOOKKEEPING:
-            continue
-        found = _misfit(getattr(record, name), tp, child(path, name))
-        if found is not None:
-            return found
-    return None
+        raise _Misfit(Violation("encode.unsupported", child(path, "omitted"), message))
+    return listed
+
+
+def _extra(extra: Any, names: frozenset[str], cl: type, path: str, depth: int) -> dict[str, Any]:
+    """The unknown keys `extra` (a dict, or anything `dict()` takes), checked."""
+    pairs = _pairs(extra, child(path, "extra"), "dict")
+    if not pairs:
+        return pairs
+    _check(pairs, path, depth)
+    for key in pairs:
+        if key in names:
+            message = (
+                f"unknown key {key!r} is the name of a {cl.__name__} field: it would"
+                " overwrite the field's value (set the field instead)"
+            )
+            raise _Misfit(Violation("encode.unsupported", child(path, key), message))
+    return pairs
+
+
+def _pairs(value: Any, path: str, expected: str) -> dict[Any, Any]:
+    if type(value) is dict:
+        return value
+    try:
+        return dict(value)
+    except Exception:  # not a mapping, nor pairs; or a caller's object that raises
+        raise _wrong(path, expected, value) from None
+
+
+def _check(pairs: dict[Any, Any], path: str, depth: int) -> None:
+    """Refuse the first member of `pairs` (an object's, `depth` deep) not a JSON value."""
+    found = problems(pairs, depth)
+    if found:
+        keys, _, message = found[0]
+        raise _Misfit(Violation("encode.unsupported", join(path, keys), message))
 
 
 def _name(tp: Any) -> str:
@@ -107,6 +178,6 @@ def _name(tp: Any) -> str:
     return (origin or tp).__name__  # type: ignore[no-any-return]
 
 
-def _wrong(path: str, expected: str, value: Any) -> Violation:
-    message = f"expected {expected}, got {type(value).__name__} {value!r:.80}"
-    return Violation("encode.unsupported", path, message)
+def _wrong(path: str, expected: str, value: Any) -> _Misfit:
+    message = f"expected {expected}, got {type(value).__name__} {bounded_repr(value)[:80]}"
+    return _Misfit(Violation("encode.unsupported", path, message))

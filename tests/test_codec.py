@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import datetime
+import decimal
+import enum
 import json
-from collections.abc import Callable
+import math
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from cattrs.errors import AttributeValidationNote, ClassValidationError
 from hypothesis import assume, given
@@ -15,6 +23,7 @@ from hypothesis import strategies as st
 
 import batchfsm
 from batchfsm import ArgumentError, Batch, PayloadError, Status, Violation
+from batchfsm import strategies as bst
 from batchfsm._codec import _violations
 
 from wire import STAMP_KEYS, json_values, minimal_payload, wire_batches
@@ -541,12 +550,12 @@ class TestProfiles:
 
 class TestEncoding:
     def test_dumps_of_unencodable_value(self) -> None:
-        """A value with no JSON form, set by hand, is a PayloadError from dumps."""
+        """A value with no JSON form, set by hand, is a PayloadError from dumps, at its path."""
         batch = batchfsm.structure(minimal_payload())
         batch.extra = {"x": {1, 2}}
         with pytest.raises(PayloadError) as info:
             batchfsm.dumps(batch)
-        assert codes_at(info.value) == {("$", "encode.unsupported")}
+        assert codes_at(info.value) == {("$.x", "encode.unsupported")}
 
     def test_dumps_is_compact_text(self) -> None:
         """dumps returns str without insignificant whitespace."""
@@ -609,20 +618,15 @@ class TestEdges:
         assert "got set" in error.violations[0].message
 
     def test_exact_pass_on_deep_nesting(self) -> None:
-        """A huge integer beside deep nesting: kept exactly, or (where the stdlib reader's
-        depth limit is lower than orjson's, as before Python 3.13) a json.syntax error."""
-        deep = "[" * 1010 + "]" * 1010
+        """A huge integer beside nesting as deep as orjson reads is kept exactly, and written
+        back (the exact reading is orjson's too, whatever the stdlib's depth limit)."""
+        deep = "[" * 1022 + "]" * 1022
         text = (
-            json.dumps({**minimal_payload(), "x_big": 2**70}).rstrip("}")
-            + f', "x_deep": {deep}'
-            + "}"
+            json.dumps({**minimal_payload(), "x_big": 2**70}).rstrip("}") + f', "x_deep": {deep}}}'
         )
-        try:
-            json.loads(deep)
-        except RecursionError:
-            assert codes_at(decode_error(text)) == {("$", "json.syntax")}
-        else:
-            assert batchfsm.loads(text).extra["x_big"] == 2**70
+        batch = batchfsm.loads(text)
+        assert batch.extra["x_big"] == 2**70
+        assert batchfsm.dumps(batch).endswith(f'"x_deep":{deep}}}')
 
     def test_stdlib_encoder_failure(self) -> None:
         """A batch needing the exact encoder and holding a non-JSON value is a PayloadError."""
@@ -631,3 +635,554 @@ class TestEdges:
         with pytest.raises(PayloadError) as info:
             batchfsm.dumps(batch)
         assert info.value.violations[0].code == "encode.unsupported"
+
+
+# -- issue 14: what is read is what is written, and the reader never hangs or leaks -----
+
+PROFILES = ("strict", "openai", "compat")
+
+
+def within(seconds: float, call: Callable[[], Any]) -> Any:
+    """`call()`, failing the test if it runs past `seconds` (a hang, or exponential work):
+    it runs in a daemon thread, so that a hang does not take the suite with it."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still running after {seconds} s"
+    (result,) = outcome
+    return result
+
+
+def refusal(result: Any) -> set[tuple[str, str]]:
+    """The (path, code) pairs of a PayloadError `result`; a foreign exception fails."""
+    assert isinstance(result, PayloadError), f"{type(result).__name__}: {result}"
+    return codes_at(result)
+
+
+def with_unknown(text: str, name: str = "x") -> str:
+    """A minimal payload with `text` (JSON) as the value of the unknown key `name`."""
+    return json.dumps(minimal_payload())[:-1] + f', "{name}": {text}}}'
+
+
+class TestReadAndWrittenAlike:
+    @pytest.mark.parametrize("depth", [253, 254, 255, 1000, 1023])
+    def test_unknown_values_as_deep_as_loads_reads_are_written(self, depth: int) -> None:
+        """An unknown value nested as deep as loads reads (1024 levels in all) is written
+        back by dumps, as it came."""
+        deep = "[" * depth + "]" * depth
+        batch = batchfsm.loads(with_unknown(deep))
+        assert batchfsm.dumps(batch).endswith(f'"x":{deep}}}')
+
+    def test_nesting_past_what_loads_reads_is_refused_by_every_reader_and_writer(self) -> None:
+        """1025 levels in all: loads refuses the text, structure the value, and both writers
+        a record holding it, each at the unknown key."""
+        deep: list[Any] = []
+        for _ in range(1023):
+            deep = [deep]
+        assert codes_at(decode_error(with_unknown("[" * 1024 + "]" * 1024))) == {
+            ("$", "json.syntax")
+        }
+        assert codes_at(decode_error({**minimal_payload(), "x": deep})) == {("$.x", "field.type")}
+        batch = batchfsm.structure(minimal_payload())
+        batch.extra = {"x": deep}
+        for write in (batchfsm.unstructure, batchfsm.dumps):
+            with pytest.raises(PayloadError) as info:
+                write(batch)
+            assert codes_at(info.value) == {("$.x", "encode.unsupported")}
+
+    def test_the_depth_limit_counts_from_the_document(self) -> None:
+        """An unknown key of request_counts sits a level deeper: it may nest one level less."""
+        fits, too_deep = ("[" * n + "]" * n for n in (1022, 1023))
+        for deep, refused in ((fits, False), (too_deep, True)):
+            text = json.dumps(
+                minimal_payload(request_counts={"total": 0, "completed": 0, "failed": 0})
+            )
+            text = text.replace('"failed": 0}', f'"failed": 0, "x": {deep}}}')
+            if refused:
+                assert codes_at(decode_error(text)) == {("$", "json.syntax")}
+            else:
+                assert batchfsm.dumps(batchfsm.loads(text)).endswith(f'"x":{deep}}}}}')
+
+    @pytest.mark.parametrize("digits", [19, 20, 308, 309, 310, 400, 4300])
+    @pytest.mark.parametrize("sign", ["", "-"])
+    @pytest.mark.parametrize("profile", PROFILES)
+    def test_integers_of_any_size_in_unknown_keys_survive(
+        self, digits: int, sign: str, profile: str
+    ) -> None:
+        """An integer literal of any size Python converts (310 digits and more included,
+        which orjson refuses) is kept exactly and written back as it came."""
+        literal = sign + "9" * digits
+        batch = batchfsm.loads(with_unknown(f"[{literal}]"), profile=profile)
+        assert batch.extra["x"] == [int(literal)]
+        assert batchfsm.dumps(batch).endswith(f'"x":[{literal}]}}')
+
+    def test_an_integer_past_the_conversion_limit_is_out_of_range_at_its_path(self) -> None:
+        """An integer literal of more digits than Python converts is refused as field.range
+        at its path (in an unknown key or a known field), not as text that is not JSON."""
+        assert codes_at(decode_error(with_unknown("[1, " + "9" * 4301 + "]"))) == {
+            ("$.x[1]", "field.range")
+        }
+        text = json.dumps(minimal_payload()).replace("1711471533", "9" * 5000)
+        assert codes_at(decode_error(text)) == {("$.created_at", "field.range")}
+        text = json.dumps(minimal_payload()).replace("1711471533", "9" * 400)
+        assert codes_at(decode_error(text)) == {("$.created_at", "field.range")}
+
+    def test_a_number_past_the_double_range_is_refused_by_reader_and_writer(self) -> None:
+        """1e400 is no float: loads refuses it, as dumps refuses the infinity it would be."""
+        assert codes_at(decode_error(with_unknown("1e400"))) == {("$", "json.syntax")}
+        assert codes_at(decode_error(with_unknown("[1e400, " + "9" * 30 + "]"))) == {
+            ("$", "json.syntax")
+        }
+        batch = batchfsm.structure(minimal_payload())
+        batch.extra = {"x": math.inf}
+        with pytest.raises(PayloadError) as info:
+            batchfsm.dumps(batch)
+        assert codes_at(info.value) == {("$.x", "encode.unsupported")}
+
+    def test_a_lone_surrogate_escape_is_refused_beside_a_big_integer(self) -> None:
+        """A lone surrogate escape is refused by loads with or without a big integer in the
+        text (a text orjson refuses is read again, exactly, when it holds one)."""
+        for value in ('["\\ud800"]', '["\\ud800", ' + "9" * 30 + "]"):
+            assert codes_at(decode_error(with_unknown(value))) == {("$", "json.syntax")}
+
+    @given(wire_batches(), st.data())
+    def test_loads_and_dumps_take_the_same_values(
+        self, wire: dict[str, Any], data: st.DataObject
+    ) -> None:
+        """Whatever JSON value an unknown key holds (integers of any size, nesting as deep as
+        loads reads), dumps writes back what loads read."""
+        value = data.draw(json_values | st.integers() | st.integers(10**18, 10**600))
+        depth = data.draw(st.integers(0, 1000))
+        nested = "[" * depth + json.dumps(value) + "]" * depth
+        text = json.dumps({**wire, "x_deep": None}).replace('"x_deep": null', f'"x_deep": {nested}')
+        batch = batchfsm.loads(text)
+        written = batchfsm.dumps(batch)
+        assert batchfsm.dumps(batchfsm.loads(written)) == written
+        if depth < 500:  # deeper, Python's own == runs out of stack
+            assert batchfsm.loads(written) == batch
+
+
+class TestOmittedKeys:
+    def test_a_driven_record_round_trips(self) -> None:
+        """A record decoded from a payload that leaves out optional keys, then started, equals
+        its own round trip (in_progress_at, set by start, was among the omitted)."""
+        batch = batchfsm.loads(json.dumps(minimal_payload()))
+        batchfsm.Lifecycle(lambda: 1_711_471_600).start(batch, total=2)
+        assert batch.in_progress_at == 1_711_471_600
+        assert batchfsm.loads(batchfsm.dumps(batch)) == batch
+
+    def test_a_field_set_and_cleared_round_trips(self) -> None:
+        """Setting an omitted field writes it and counts in equality; setting it back to
+        None leaves the key out again, as decoded."""
+        decoded = batchfsm.loads(json.dumps(minimal_payload()))
+        batch = batchfsm.loads(json.dumps(minimal_payload()))
+        batch.model = "gpt-x"
+        assert batchfsm.loads(batchfsm.dumps(batch)) == batch
+        assert batch != decoded
+        batch.model = None
+        assert "model" not in batchfsm.unstructure(batch)
+        assert batch == decoded
+
+    def test_nested_omitted_keys_go_stale_no_more(self) -> None:
+        """The errors object and its entries track omitted keys too; setting them counts."""
+        errors = {"data": [{"code": "x"}]}
+        batch = batchfsm.structure({**minimal_payload(), "errors": errors})
+        assert batch.errors is not None
+        assert batch.errors.data is not None
+        batch.errors.object = "list"
+        batch.errors.data[0].line = 3
+        assert batchfsm.loads(batchfsm.dumps(batch)) == batch
+
+    @given(bst.payloads(), bst.event_sequences(max_size=6), st.data())
+    def test_equality_agrees_with_the_wire(
+        self, payload: dict[str, Any], events: list[Any], data: st.DataObject
+    ) -> None:
+        """A decoded record, driven by any events and with optional fields set or cleared by
+        hand, equals its own round trip, and equals the fresh decode of its payload exactly
+        when both write the same wire object."""
+        text = json.dumps(payload)
+        batch = batchfsm.loads(text)
+        lifecycle = batchfsm.Lifecycle(lambda: 1_900_000_000)
+        for event in events:
+            with contextlib.suppress(batchfsm.BatchfsmError):
+                lifecycle.fire(batch, event, **({"total": 1} if event == "start" else {}))
+        for name in data.draw(st.lists(st.sampled_from(["model", "error_file_id"]), max_size=2)):
+            setattr(batch, name, data.draw(st.none() | st.just("set")))
+        assert batchfsm.loads(batchfsm.dumps(batch)) == batch
+        fresh = batchfsm.loads(text)
+        assert (batch == fresh) == (batchfsm.unstructure(batch) == batchfsm.unstructure(fresh))
+
+
+class TestUnknownKeysNamedLikeFields:
+    @pytest.mark.parametrize(
+        ("change", "path"),
+        [
+            (lambda b: setattr(b, "extra", {"status": "completed"}), "$.status"),
+            (lambda b: setattr(b, "extra", {"x": 1, "in_progress_at": 5}), "$.in_progress_at"),
+            (
+                lambda b: setattr(b, "request_counts", batchfsm.RequestCounts(extra={"total": 9})),
+                "$.request_counts.total",
+            ),
+        ],
+        ids=["status", "omitted stamp", "nested"],
+    )
+    @pytest.mark.parametrize("write", [batchfsm.unstructure, batchfsm.dumps])
+    def test_are_refused_by_both_writers(
+        self, write: Callable[[Batch], Any], change: Callable[[Batch], Any], path: str
+    ) -> None:
+        """An unknown key named like a field of its record would overwrite the field on the
+        way out: both writers refuse it, at its path."""
+        batch = batchfsm.structure(minimal_payload())
+        change(batch)
+        with pytest.raises(PayloadError) as info:
+            write(batch)
+        assert codes_at(info.value) == {(path, "encode.unsupported")}
+        assert "set the field instead" in info.value.violations[0].message
+
+    def test_validate_of_the_record_reports_the_key(self) -> None:
+        """validate of such a record reports the key the writers refuse, not the lifecycle
+        of a status the record does not have."""
+        batch = batchfsm.structure(minimal_payload())
+        batch.extra = {"status": "completed"}
+        report = batchfsm.validate(batch)
+        found = [(v.path, v.code) for v in report.violations]
+        assert found == [("$.status", "encode.unsupported")]
+
+    def test_bookkeeping_names_are_ordinary_unknown_keys(self) -> None:
+        """Unknown keys called extra, omitted or normalizations are written like any other."""
+        batch = batchfsm.structure(minimal_payload())
+        batch.extra = {"extra": 1, "omitted": [], "normalizations": None}
+        assert batchfsm.unstructure(batch)["omitted"] == []
+
+
+class _Color(enum.Enum):
+    RED = "red"
+
+
+class _Level(enum.IntEnum):
+    HIGH = 1
+
+
+class _Text(str):
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("compared")
+
+    __hash__ = str.__hash__
+
+
+class _Number(int):
+    def __repr__(self) -> str:
+        return "not a number"
+
+
+class _Object(dict):  # type: ignore[type-arg]
+    def items(self) -> Any:
+        raise RuntimeError("no items")
+
+
+NOT_JSON = [
+    math.inf,
+    -math.inf,
+    math.nan,
+    datetime.datetime(2024, 1, 1),
+    datetime.date(2024, 1, 1),
+    uuid.UUID(int=1),
+    decimal.Decimal("1.5"),
+    _Color.RED,
+    _Level.HIGH,
+    Status.COMPLETED,
+    (1, 2),
+    {1, 2},
+    frozenset({1}),
+    b"x",
+    bytearray(b"x"),
+    object(),
+    orjson.Fragment(b"1"),
+    _Text("x"),
+    _Number(3),
+    _Object(a=1),
+    {1: "a"},
+    {"k": {("t",): 1}},
+]
+
+
+class TestNotJsonValues:
+    @pytest.mark.parametrize("value", NOT_JSON, ids=lambda v: type(v).__name__)
+    def test_are_refused_alike_by_readers_and_writers(self, value: Any) -> None:
+        """A value that is not JSON, as an unknown value or deep inside one, is refused by
+        structure (field.type) and by both writers (encode.unsupported), at its path."""
+        for held, path in (
+            (value, "$.x_key"),
+            ([0, {"a": 1}, value], "$.x_key[2]"),
+            ({"in": [value]}, "$.x_key.in[0]"),
+        ):
+            read = within(10, lambda: batchfsm.structure({**minimal_payload(), "x_key": held}))  # noqa: B023
+            found = refusal(read)
+            assert [code for _, code in found] == ["field.type"]
+            (where,) = (p for p, _ in found)
+            assert where.startswith(path)  # a bad key inside is named below it
+            batch = batchfsm.structure(minimal_payload())
+            batch.extra = {"x_key": held}
+            for write in (batchfsm.unstructure, batchfsm.dumps):
+                written = refusal(within(10, lambda: write(batch)))  # noqa: B023
+                assert written == {(where, "encode.unsupported")}
+
+    @pytest.mark.parametrize("value", [math.nan, uuid.UUID(int=1), _Color.RED, (1,)])
+    @pytest.mark.parametrize("field", ["model", "created_at", "metadata"])
+    def test_known_fields_are_refused_too(self, value: Any, field: str) -> None:
+        """A non-JSON value set by hand on a known field (or a metadata value) is refused by
+        both writers, not written as something else."""
+        batch = batchfsm.structure(minimal_payload())
+        setattr(batch, field, {"k": value} if field == "metadata" else value)
+        where = "$.metadata.k" if field == "metadata" else f"$.{field}"
+        for write in (batchfsm.unstructure, batchfsm.dumps):
+            with pytest.raises(PayloadError) as info:
+                write(batch)
+            assert codes_at(info.value) == {(where, "encode.unsupported")}
+
+    @given(st.data())
+    def test_structure_takes_what_the_writers_take(self, data: st.DataObject) -> None:
+        """For any Python value in an unknown key, structure accepts the payload exactly
+        when both writers accept a record holding it; what is accepted round-trips."""
+        leaves = st.sampled_from(NOT_JSON) | json_values
+        value = data.draw(
+            st.recursive(
+                leaves,
+                lambda inner: (
+                    st.lists(inner, max_size=3)
+                    | st.tuples(inner)
+                    | st.dictionaries(st.text(max_size=3) | st.integers(), inner, max_size=3)
+                ),
+                max_leaves=6,
+            )
+        )
+        try:
+            read: Any = batchfsm.structure({**minimal_payload(), "x": value})
+        except PayloadError:
+            read = None
+        batch = batchfsm.structure(minimal_payload())
+        batch.extra = {"x": value}
+        answers = []
+        for write in (batchfsm.unstructure, batchfsm.dumps):
+            try:
+                write(batch)
+            except PayloadError:
+                answers.append(False)
+            else:
+                answers.append(True)
+        assert answers == [read is not None] * 2
+        if read is not None:
+            assert batchfsm.loads(batchfsm.dumps(read)) == read
+
+    def test_the_writers_accept_what_loads_makes(self) -> None:
+        """Sharing is refused, but equal values in two places are fine, and two records'
+        unknown keys may hold the same object."""
+        batch = batchfsm.structure(
+            minimal_payload(request_counts={"total": 0, "completed": 0, "failed": 0})
+        )
+        tags = ["a"]
+        batch.extra = {"a": ["a"], "b": ["a"], "c": tags}
+        assert batch.request_counts is not None
+        batch.request_counts.extra = {"d": tags}
+        assert json.loads(batchfsm.dumps(batch))["request_counts"]["d"] == ["a"]
+        batch.extra["e"] = tags
+        with pytest.raises(PayloadError) as info:
+            batchfsm.dumps(batch)
+        assert {v.path for v in info.value.violations} <= {"$.c", "$.e"}
+
+
+def _self_holding_list() -> list[Any]:
+    value: list[Any] = []
+    value.append(value)
+    return value
+
+
+def _self_holding_dict() -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    value["d"] = value
+    return value
+
+
+def _shared(levels: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(levels):
+        value = [value, value]
+    return value
+
+
+def _errors_holding_themselves() -> dict[str, Any]:
+    errors: dict[str, Any] = {"object": "list"}
+    errors["data"] = [errors]
+    return errors
+
+
+class _ArrayLike:
+    """Like a numpy array: == answers with another array-like, truth is ambiguous."""
+
+    def __eq__(self, other: object) -> Any:
+        return _ArrayLike()
+
+    def __ne__(self, other: object) -> Any:
+        return _ArrayLike()
+
+    def __bool__(self) -> bool:
+        raise ValueError("the truth value of an array is ambiguous")
+
+    __hash__ = object.__hash__
+
+
+class _BrokenMapping(Mapping[str, Any]):
+    def __getitem__(self, key: str) -> Any:
+        raise RuntimeError("no item")
+
+    def __iter__(self) -> Iterator[str]:
+        raise RuntimeError("no iter")
+
+    def __len__(self) -> int:
+        raise RuntimeError("no len")
+
+
+class _StrangeStatus(str):
+    def strip(self, chars: Any = None) -> str:
+        raise RuntimeError("no strip")
+
+
+class _Colliding:
+    """A key that hashes like "model" (an optional key) and raises when compared with it."""
+
+    def __hash__(self) -> int:
+        return hash("model")
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("compared")
+
+
+class TestHostileValues:
+    @pytest.mark.parametrize(
+        ("make", "paths"),
+        [
+            (lambda: {"x": _self_holding_list()}, {"$.x[0]"}),
+            (lambda: {"x": _self_holding_dict()}, {"$.x.d"}),
+            (lambda: {"x": _shared(22)}, {"$.x[1]"}),
+            (lambda: {"x": _shared(200)}, {"$.x[1]"}),
+            (lambda: {"errors": _errors_holding_themselves()}, {"$.errors.data[0].data[0].data"}),
+        ],
+        ids=["list", "dict", "shared 22", "shared 200", "errors"],
+    )
+    @pytest.mark.parametrize("profile", PROFILES)
+    def test_what_holds_itself_or_shares_a_part_is_reported_at_once(
+        self, make: Callable[[], dict[str, Any]], paths: set[str], profile: str
+    ) -> None:
+        """A value holding itself, or sharing a part (exponential to walk as a tree), is
+        field.type at the place met twice: each object is walked once."""
+        value = {**minimal_payload(), **make()}
+        found = refusal(within(10, lambda: batchfsm.structure(value, profile=profile)))
+        assert {path for path, _ in found} & paths
+        assert {code for _, code in found} == {"field.type"}
+
+    @pytest.mark.parametrize("profile", PROFILES)
+    def test_a_numeric_string_past_the_conversion_limit(self, profile: str) -> None:
+        """A numeric-string timestamp of 4,301+ digits is out of range under compat (a string
+        elsewhere), never a ValueError."""
+        value = {**minimal_payload(), "created_at": "9" * 5000}
+        found = refusal(within(10, lambda: batchfsm.structure(value, profile=profile)))
+        code = "field.range" if profile == "compat" else "field.type"
+        assert found == {("$.created_at", code)}
+
+    @pytest.mark.parametrize("profile", PROFILES)
+    @pytest.mark.parametrize("field", ["input_file_id", "output_file_id", "status", "endpoint"])
+    def test_array_likes_are_wrong_types(self, profile: str, field: str) -> None:
+        """A value whose == answers with a non-bool is a field.type, wherever it is."""
+        value = {**minimal_payload(), field: _ArrayLike(), "x": _ArrayLike()}
+        found = refusal(within(10, lambda: batchfsm.structure(value, profile=profile)))
+        assert found == {(f"$.{field}", "field.type"), ("$.x", "field.type")}
+
+    @pytest.mark.parametrize("profile", PROFILES)
+    def test_mappings_that_raise(self, profile: str) -> None:
+        """A mapping whose methods raise is a field.type where it stands (or at the top)."""
+        for value, path in (
+            (_BrokenMapping(), "$"),
+            ({**minimal_payload(), "request_counts": _BrokenMapping()}, "$.request_counts"),
+            ({**minimal_payload(), "metadata": _BrokenMapping()}, "$.metadata"),
+        ):
+            found = refusal(within(10, lambda: batchfsm.structure(value, profile=profile)))  # noqa: B023
+            assert found == {(path, "field.type")}
+
+    @pytest.mark.parametrize("profile", PROFILES)
+    def test_subclasses_with_odd_methods(self, profile: str) -> None:
+        """A str subclass whose methods raise is a field.type; a dict subclass is read by
+        its contents, whatever its methods do."""
+        value = {**minimal_payload(), "status": _StrangeStatus("Validating")}
+        found = refusal(within(10, lambda: batchfsm.structure(value, profile=profile)))
+        assert found == {("$.status", "field.type")}
+        batch = within(10, lambda: batchfsm.structure(_Object(minimal_payload()), profile=profile))
+        assert batch == batchfsm.structure(minimal_payload())
+
+    @pytest.mark.parametrize("profile", PROFILES)
+    def test_a_key_that_raises_when_compared(self, profile: str) -> None:
+        """Whatever a caller's key does when compared, structure raises a PayloadError."""
+        value: dict[Any, Any] = {**minimal_payload(), _Colliding(): 1}
+        result = within(10, lambda: batchfsm.structure(value, profile=profile))
+        assert isinstance(result, (Batch, PayloadError)), result
+
+    @pytest.mark.parametrize("profile", PROFILES)
+    def test_integers_past_the_conversion_limit_in_known_fields(self, profile: str) -> None:
+        """An int Python cannot print is out of range, with a message that says so."""
+        value = {**minimal_payload(), "created_at": 10**5000, "model": 10**5000}
+        found = refusal(within(10, lambda: batchfsm.structure(value, profile=profile)))
+        assert found == {("$.created_at", "field.range"), ("$.model", "field.type")}
+
+    def test_shared_parts_in_known_fields_are_described_at_once(self) -> None:
+        """A shared structure where a string belongs is described in bounded time."""
+        value = {**minimal_payload(), "model": _shared(200)}
+        found = refusal(within(10, lambda: batchfsm.structure(value)))
+        assert found == {("$.model", "field.type")}
+
+    def test_a_released_memoryview_is_an_argument_error(self) -> None:
+        """loads of a released memoryview raises ArgumentError instead of reading freed
+        memory."""
+        view = memoryview(json.dumps(minimal_payload()).encode())
+        view.release()
+        with pytest.raises(ArgumentError, match="released"):
+            batchfsm.loads(view)
+
+    def test_text_of_any_buffer_or_subclass_decodes(self) -> None:
+        """A strided memoryview and a str subclass decode as the text they hold."""
+        raw = json.dumps(minimal_payload()).encode()
+        spaced = bytes(b for pair in zip(raw, b" " * len(raw), strict=True) for b in pair)
+        assert batchfsm.loads(memoryview(spaced)[::2]) == batchfsm.loads(raw)
+        assert batchfsm.loads(_Text(raw.decode())) == batchfsm.loads(raw)
+
+    @given(st.data())
+    def test_any_python_value_is_answered(self, data: st.DataObject) -> None:
+        """structure answers any Python value, anywhere in a payload, with a Batch or a
+        PayloadError, under every profile, at once."""
+        leaves = (
+            st.sampled_from([*NOT_JSON, _ArrayLike(), _BrokenMapping(), _StrangeStatus("x")])
+            | json_values
+        )
+        value = data.draw(
+            st.recursive(
+                leaves,
+                lambda inner: (
+                    st.lists(inner, max_size=3)
+                    | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+                ),
+                max_leaves=6,
+            )
+        )
+        if data.draw(st.booleans()) and isinstance(value, list):
+            value.append(value)
+        key = data.draw(st.sampled_from([*sorted(minimal_payload()), "metadata", "x"]))
+        payload = {**minimal_payload(), key: value}
+        for profile in PROFILES:
+            result = within(10, lambda: batchfsm.structure(payload, profile=profile))  # noqa: B023
+            assert isinstance(result, (Batch, PayloadError)), repr(result)

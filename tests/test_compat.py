@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 import batchfsm
 from batchfsm import PayloadError, Severity, Status
+from batchfsm._compat import normalize
 
 from wire import minimal_payload, wire_batches
 
@@ -275,3 +277,55 @@ def test_impossible_iso_times_stay_errors(text: str) -> None:
     """An ISO-looking time with an impossible field is not normalised."""
     with pytest.raises(PayloadError):
         batchfsm.structure(minimal_payload(created_at=text), profile="compat")
+
+
+class TestHostileQuirks:
+    def test_a_numeric_string_past_the_conversion_limit_is_out_of_range(self) -> None:
+        """A numeric-string timestamp of more digits than Python converts is noted and then
+        refused as out of range, like a 25-digit one, never a ValueError."""
+        for digits in (25, 5000):
+            value = minimal_payload(created_at="9" * digits)
+            with pytest.raises(PayloadError) as info:
+                batchfsm.structure(value, profile="compat")
+            assert [(v.path, v.code) for v in info.value.violations] == [
+                ("$.created_at", "field.range")
+            ]
+            assert len(info.value.violations[0].message) < 200
+            assert normalize(value)[1][0].code == "compat.timestamp_string"
+
+    def test_only_exact_strings_are_rewritten(self) -> None:
+        """A str subclass is no quirk to rewrite: whatever its methods do, it is left for the
+        decoder to refuse as a wrong type."""
+
+        class Odd(str):
+            def strip(self, chars: Any = None) -> str:
+                raise RuntimeError("no strip")
+
+            def __eq__(self, other: object) -> bool:
+                raise RuntimeError("no eq")
+
+            __hash__ = str.__hash__
+
+        value = minimal_payload(status=Odd("Validating"), output_file_id=Odd(""))
+        out, found, _ = normalize(value)
+        assert found == []
+        assert out["status"] is value["status"]
+
+    def test_a_mapping_that_cannot_be_read_is_left_alone(self) -> None:
+        """A mapping whose methods raise is not rewritten: the decoder reports it."""
+
+        class Broken(Mapping[str, Any]):
+            def __getitem__(self, key: str) -> Any:
+                raise RuntimeError("no item")
+
+            def __iter__(self) -> Iterator[str]:
+                raise RuntimeError("no iter")
+
+            def __len__(self) -> int:
+                raise RuntimeError("no len")
+
+        top = Broken()
+        assert normalize(top) == (top, [], frozenset())
+        counts = Broken()
+        out, _, _ = normalize(minimal_payload(request_counts=counts))
+        assert out["request_counts"] is counts

@@ -1,8 +1,10 @@
-"""The generated shortcut agrees with the cattrs converter wherever it answers."""
+"""The generated shortcuts agree with the converter (decoding) and the careful writer
+(encoding) wherever they answer."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -11,18 +13,22 @@ from cattrs.errors import BaseValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
+import batchfsm
 from batchfsm import Batch
 from batchfsm import strategies as bst
 from batchfsm._codec import _make_converter, _violations
 from batchfsm._examples import base_payload
-from batchfsm._fastpath import MISS, _Source, decoder
+from batchfsm._fastpath import MISS, _Source, decoder, encoder
 from batchfsm._rules import BY_CODE
-from batchfsm._strict import Invalid, exact, exact_pass
+from batchfsm._shape import wire as careful
+from batchfsm._strict import AMBIGUOUS, Invalid, exact_pass, trouble
 
 from fresh import FIXTURE_PER_TEST
+from records import hand_changed_batches
 from wire import json_values, wire_batches
 
 DECODERS = {"openai": decoder(), "compat": decoder(nullable_endpoint=True)}
+WRITE = encoder()
 
 
 @pytest.fixture
@@ -50,7 +56,7 @@ def reference(value: Any, profile: str, hooks: dict[str, Any]) -> Any:
 
 def _rounded(value: Any) -> bool:
     """Whether `value` holds, at any depth, a float orjson could have made of a big int."""
-    return not exact({"": value})
+    return trouble({"": value}, 1, floats_exact=False) == AMBIGUOUS
 
 
 @FIXTURE_PER_TEST
@@ -186,3 +192,55 @@ def test_the_converter_reports_each_decode_problem(hooks: dict[str, Any], name: 
     found = {(v.code, v.path) for v in _violations(info.value)}
     assert name in {code for code, _ in found}
     assert all(path.startswith("$.") for _, path in found)
+
+
+class TestWriter:
+    """The generated writer agrees with the careful one (`_shape.wire`) wherever it answers."""
+
+    @given(wire_batches(), st.sampled_from(["openai", "compat"]))
+    def test_decoded_records_are_written_alike(self, wire: dict[str, Any], profile: str) -> None:
+        """Every record a payload decodes to (unknown and absent keys at every level) is
+        written by the shortcut, as the careful writer writes it: the payload itself."""
+        batch = batchfsm.structure(wire, profile=profile)
+        written = WRITE(batch)
+        assert written is not MISS
+        assert written == careful(batch) == wire
+
+    @given(hand_changed_batches())
+    def test_records_changed_by_hand_are_written_alike_or_left(self, batch: Batch) -> None:
+        """Whatever a record holds, the shortcut writes what the careful writer writes, or
+        leaves it to the careful writer."""
+        written = WRITE(batch)
+        try:
+            expected: Any = careful(batch)
+        except batchfsm.PayloadError:
+            expected = MISS
+        if written is not MISS:
+            assert written == expected
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            lambda b: setattr(b, "model", 1.5),
+            lambda b: setattr(b, "model", True),
+            lambda b: setattr(b, "extra", [("x", 1)]),
+            lambda b: setattr(b, "omitted", {"model"}),
+            lambda b: setattr(
+                b,
+                "errors",
+                batchfsm.BatchErrors(data=(batchfsm.BatchError(),)),  # type: ignore[arg-type]
+            ),
+            lambda b: setattr(b, "metadata", {"k": 1}),
+            lambda b: setattr(b, "extra", {"x": [{"a": float("nan")}]}),
+            lambda b: setattr(b, "extra", {"status": "completed"}),
+        ],
+        ids=["float", "bool", "pairs", "set", "tuple", "int value", "nan", "field name"],
+    )
+    def test_anything_unusual_is_left_to_the_careful_writer(
+        self, change: Callable[[Batch], Any]
+    ) -> None:
+        """Values the decoder never makes (even where they can be written) are not vouched
+        for."""
+        batch = batchfsm.structure(base_payload())
+        change(batch)
+        assert WRITE(batch) is MISS
