@@ -16,7 +16,9 @@ Targets (their shares of the inputs are in TARGETS; the cheap ones get more):
 * structure and validate of arbitrary JSON values and of mutated payloads;
 * check_history of lists of those;
 * the ``validate`` command, in-process, on a file of up to three of them;
-* dumps, unstructure and the engine's events on driven batches changed by hand.
+* dumps, unstructure and the engine's events on driven batches changed by hand;
+* validate, structure and check_history of any Python value, alone or in a payload
+  (``tests/test_hostile.py``: work bounded by the value's size, no foreign exception).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import test_fuzz as suite  # noqa: E402
+import test_hostile as hostile  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -64,7 +67,34 @@ profiles = suite.PROFILES
 # (target, share of the inputs). Inputs built from mutated payloads cost 10-30 ms each (the
 # engine drives each valid batch first), arbitrary bytes and values well under 1 ms.
 TARGETS: list[tuple[Callable[..., None], float]] = [
-    (target("loads_text", suite.TestDecoding.test_loads, texts, profiles), 0.49),
+    (target("loads_text", suite.TestDecoding.test_loads, texts, profiles), 0.40),
+    (
+        target(
+            "validate_python",
+            hostile.TestAnyPythonValue.test_validate_reports,
+            hostile.payload_shaped(),
+            profiles,
+        ),
+        0.03,
+    ),
+    (
+        target(
+            "validate_any_python",
+            hostile.TestAnyPythonValue.test_validate_any_value,
+            hostile.python_values(),
+            profiles,
+        ),
+        0.03,
+    ),
+    (
+        target(
+            "structure_python",
+            hostile.TestAnyPythonValue.test_structure_and_history,
+            hostile.payload_shaped(),
+            profiles,
+        ),
+        0.03,
+    ),
     (
         target("validate_text", suite.TestValidating.test_validate_never_raises, texts, profiles),
         0.27,
