@@ -147,9 +147,9 @@ def _nullable_array_of(converter: cattrs.Converter, element: type) -> Callable[[
             try:
                 out.append(structure_element(item, element))
             except Exception as exc:  # as cattrs' list hook does: every problem is kept
-                exc.add_note(
-                    IterableValidationNote(f"Structuring {noun} @ index {index}", index, element)
-                )
+                # What `add_note` does, which Python 3.10 lacks (cattrs reads __notes__).
+                note = IterableValidationNote(f"Structuring {noun} @ index {index}", index, element)
+                exc.__notes__ = [*getattr(exc, "__notes__", ()), note]  # type: ignore[attr-defined]
                 failures.append(exc)
                 rest = len(value) - index - 1
                 if len(failures) == MAX_PER_CODE and rest:
