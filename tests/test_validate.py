@@ -420,7 +420,7 @@ def _agree(value: Any, profile: str) -> bool | None:
     if batch is MISS:
         return None
     assert batch == full.batch
-    assert batch.omitted == full.batch.omitted  # type: ignore[union-attr]
+    assert batch.omitted == full.batch.omitted
     return full.violations == ()
 
 
