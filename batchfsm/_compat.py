@@ -150,12 +150,14 @@ def _iso_seconds(text: str) -> int | None:
 
 def _timestamp(value: str, path: str, notes: list[Violation]) -> Any:
     if _NUMERIC.match(value):
-        whole = value.split(".")[0]
+        whole = value.split(".")[0].lstrip("0") or "0"
         seconds: int | LongLiteral
         try:
             seconds = int(whole)
         except ValueError:  # more digits than Python converts: refused as out of range
-            seconds = LongLiteral(len(whole))
+            if not whole.isascii():
+                return value
+            seconds = LongLiteral(whole)
         message = f"numeric string {shown(value, 80)} read as {shown(seconds, 80)}"
         _note(notes, "compat.timestamp_string", path, message)
         return seconds

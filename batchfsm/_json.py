@@ -99,7 +99,7 @@ if orjson is not None:
 
     def parse_exact(data: Text) -> Any:
         """Decode JSON text, keeping integer literals of any size exact (one of more digits
-        than Python converts becomes a `LongLiteral`, which every check refuses).
+        than Python converts as a `LongLiteral`).
 
         orjson reads the text with a marker string in place of each long integer literal,
         and the integers are put back in place of the markers. The text is JSON exactly
@@ -217,8 +217,8 @@ def _restore(value: Any, prefix: str, numbers: list[Any]) -> Any:
         digits = numbers[int(item[len(prefix) :])]
         try:
             return int(digits)
-        except ValueError:  # more digits than Python converts
-            return LongLiteral(len(digits) - (digits[:1] in ("-", b"-")))
+        except ValueError:  # more digits than Python converts: kept as they are
+            return LongLiteral(digits if type(digits) is str else digits.decode())
 
     if type(value) is str:
         return number(value) if value.startswith(prefix) else value
@@ -350,6 +350,8 @@ def _scalar(item: Any) -> str | None:
     kind = type(item)
     if kind is str:
         return _text(item)
+    if kind is LongLiteral:
+        return item.text  # type: ignore[no-any-return]
     if kind is bool or item is None:
         return _CONSTANTS[item]
     if kind is int:

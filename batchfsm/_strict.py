@@ -9,6 +9,7 @@ code, and never raises.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
@@ -23,7 +24,7 @@ INT64_MAX = 2**63 - 1
 MAX_DEPTH = 1024
 
 _NONE = type(None)
-_JSON_TYPE_NAMES = {
+_JSON_TYPE_NAMES: dict[type, str] = {
     str: "string",
     int: "integer",
     float: "number",
@@ -48,16 +49,44 @@ class AmbiguousNumber(Exception):
 
 
 class LongLiteral:
-    """What the exact reader puts for an integer literal of more digits than Python
-    converts (``sys.get_int_max_str_digits()``): not an int, so every check refuses it."""
+    """An integer of more digits than Python converts (``sys.get_int_max_str_digits()``,
+    4,300 by default), kept as the digits of its literal, since converting them would
+    cost time quadratic in their number.
 
-    __slots__ = ("digits",)
+    The exact reader gives one for such a literal; it is a JSON value where any is kept (an
+    unknown key's), written back digit for digit, and out of range wherever an integer of
+    64 bits belongs. ``str()`` gives the literal.
+    """
 
-    def __init__(self, digits: int) -> None:
-        self.digits = digits
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        if not _INTEGER.match(text):
+            raise ValueError(f"not an integer literal: {shown(text)}")
+        self.text = text
+
+    @property
+    def digits(self) -> int:
+        """How many digits the literal has."""
+        return len(self.text) - self.text.startswith("-")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not LongLiteral:
+            return NotImplemented
+        return self.text == other.text
+
+    def __hash__(self) -> int:
+        return hash((LongLiteral, self.text))
+
+    def __str__(self) -> str:
+        return self.text
 
     def __repr__(self) -> str:
-        return f"<integer of {self.digits} digits>"
+        return f"<integer of {self.digits} digits: {self.text[:8]}…{self.text[-4:]}>"
+
+
+_INTEGER = re.compile(r"-?[1-9][0-9]*\Z")
+_JSON_TYPE_NAMES[LongLiteral] = "integer"
 
 
 def ambiguous(value: Any) -> bool:
@@ -72,7 +101,7 @@ def ambiguous(value: Any) -> bool:
 AMBIGUOUS: Final = "ambiguous"
 
 # The types of a JSON value's leaves, but float (which must be finite).
-_LEAVES = frozenset({str, int, bool, _NONE})
+_LEAVES = frozenset({str, int, bool, _NONE, LongLiteral})
 _TOO_DEEP = f"nests deeper than the {MAX_DEPTH} levels JSON text may have"
 
 
@@ -140,10 +169,18 @@ def clean(items: dict[Any, Any], depth: int, *, floats_exact: bool = True) -> bo
         if room < 0:
             return False
         if type(container) is dict:
-            for key in container:
-                if type(key) is not str:
+            if len(container) > _MANY:
+                if not _STRINGS.issuperset(map(type, container)):
                     return False
+            else:
+                for key in container:
+                    if type(key) is not str:
+                        return False
             container = container.values()
+        # A long run of leaves is checked in C, at half the cost per item of the loop
+        # (which pays off past a few items: the check builds a set of the types).
+        if len(container) > _MANY and _LEAVES.issuperset(map(type, container)):
+            continue
         for value in container:
             kind = type(value)
             if kind in _LEAVES:
@@ -153,6 +190,10 @@ def clean(items: dict[Any, Any], depth: int, *, floats_exact: bool = True) -> bo
             elif kind is not float or not _kept(value, floats_exact):
                 return False
     return True
+
+
+_MANY = 8
+_STRINGS = frozenset({str})
 
 
 def problems(items: dict[Any, Any], depth: int) -> list[Problem]:
@@ -229,8 +270,6 @@ def _leaf_trouble(keys: tuple[Any, ...], value: Any, floats_exact: bool) -> str 
         if not floats_exact and abs(value) >= 2**63 and value.is_integer():
             return AMBIGUOUS
         return None
-    if type(value) is LongLiteral:
-        return keys, "field.range", f"expected an integer Python can convert, got {value!r}"
     return keys, "field.type", f"expected a JSON value, got {describe(value)}"
 
 
@@ -310,6 +349,8 @@ def _repr(value: Any, levels: int) -> str:
             return f"<integer of more than {_max_digits()} digits>"
     if issubclass(kind, float):
         return float.__repr__(value)
+    if kind is LongLiteral:
+        return repr(value)
     if issubclass(kind, dict):
         if levels == 0:
             return "{…}"

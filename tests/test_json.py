@@ -92,12 +92,21 @@ class TestExactReader:
             _json.parse(text)
         assert info.value.violations[0].message.endswith(f"(char {len(text) - 1})")
 
-    def test_a_literal_past_the_conversion_limit_is_a_long_literal(self) -> None:
-        """An integer literal of more digits than Python converts is read as a LongLiteral,
-        which no check takes for an int."""
-        value = _json.parse_exact("[" + "9" * 5000 + ", -" + "9" * 4400 + "]")
-        assert [type(item) for item in value] == [LongLiteral, LongLiteral]
+    def test_a_literal_past_the_conversion_limit_is_kept_as_its_digits(self) -> None:
+        """An integer literal of more digits than Python converts is read as a LongLiteral
+        holding its digits, and written back as they are."""
+        text = "[" + "9" * 5000 + ",-" + "8" * 4400 + "]"
+        value = _json.parse_exact(text)
+        assert value == [LongLiteral("9" * 5000), LongLiteral("-" + "8" * 4400)]
         assert [item.digits for item in value] == [5000, 4400]
+        assert _json.encode(value) == text
+
+    @pytest.mark.parametrize("text", ["", "-", "01", "1.5", "1e3", " 1", "\u0661"])
+    def test_a_long_literal_holds_an_integer_literal_only(self, text: str) -> None:
+        """A LongLiteral is made only of an integer literal, so that writing it verbatim
+        writes JSON."""
+        with pytest.raises(ValueError, match="not an integer literal"):
+            LongLiteral(text)
 
     def test_no_string_is_taken_for_a_marker(self) -> None:
         """A string that looks like the markers the reader uses stays the string it is."""
