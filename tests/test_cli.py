@@ -205,10 +205,6 @@ class TestRoundtrip:
         result = run("roundtrip", "-", stdin=line_of(clean_payload()))
         assert (result.returncode, result.stdout) == (0, "-:1: ok (batch_abc123, completed)\n")
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="codec (issue 14): loads refuses an integer of 310+ digits in an unknown key",
-    )
     def test_big_integers_are_compared_exactly(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
