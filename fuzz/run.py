@@ -39,8 +39,8 @@ import test_hostile as hostile  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from records import hand_changed_batches  # noqa: E402
-from wire import json_values  # noqa: E402
+from helpers.hand_changed import hand_changed_batches  # noqa: E402
+from helpers.payloads import json_values  # noqa: E402
 
 QUIET = settings(
     database=None, deadline=None, suppress_health_check=list(HealthCheck), max_examples=1

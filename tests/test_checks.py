@@ -17,7 +17,7 @@ from batchfsm._examples import base_payload
 from batchfsm._rules import DERIVED, FACTS
 from batchfsm._table import CREATE, RECORD_PROGRESS, transitions_for
 
-from paths import Clock, batch_in
+from helpers.driving import Clock, batch_in
 
 PROFILES = (Profile.STRICT, Profile.OPENAI, Profile.COMPAT)
 

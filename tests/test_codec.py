@@ -26,7 +26,7 @@ from batchfsm import ArgumentError, Batch, PayloadError, Status, Violation
 from batchfsm import strategies as bst
 from batchfsm._codec import _violations
 
-from wire import STAMP_KEYS, json_values, minimal_payload, wire_batches
+from helpers.payloads import STAMP_KEYS, json_values, minimal_payload, wire_batches
 
 PAYLOADS = Path(__file__).parent / "payloads"
 CANONICAL = (

@@ -15,7 +15,7 @@ import batchfsm
 from batchfsm import PayloadError, Severity, Status
 from batchfsm._compat import normalize
 
-from wire import minimal_payload, wire_batches
+from helpers.payloads import minimal_payload, wire_batches
 
 PAYLOADS = Path(__file__).parent / "payloads"
 

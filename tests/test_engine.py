@@ -38,7 +38,7 @@ from batchfsm import strategies as bst
 from batchfsm._record import TIMESTAMP_FIELDS
 from batchfsm._table import RECORD_PROGRESS, carried_stamps
 
-from paths import Clock, batch_in, fire, path_to, satisfying, stamp_order_problems
+from helpers.driving import Clock, batch_in, fire, path_to, satisfying, stamp_order_problems
 
 PAYLOADS = Path(__file__).parent / "payloads"
 EDGES: dict[tuple[str, Status], Transition] = {(t.event, t.source): t for t in TRANSITIONS}

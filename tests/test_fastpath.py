@@ -23,9 +23,9 @@ from batchfsm._rules import BY_CODE
 from batchfsm._shape import wire as careful
 from batchfsm._strict import AMBIGUOUS, Invalid, exact_pass, trouble
 
-from fresh import FIXTURE_PER_TEST
-from records import hand_changed_batches
-from wire import json_values, wire_batches
+from helpers.hand_changed import hand_changed_batches
+from helpers.hypothesis_settings import FIXTURE_PER_TEST
+from helpers.payloads import json_values, wire_batches
 
 DECODERS = {"openai": decoder(), "compat": decoder(nullable_endpoint=True)}
 WRITE = encoder()

@@ -26,8 +26,8 @@ from batchfsm import Batch, BatchfsmError, PayloadError, Report
 from batchfsm import strategies as bst
 from batchfsm._cli import main
 
-from records import hand_changed_batches
-from wire import json_values, wire_batches
+from helpers.hand_changed import hand_changed_batches
+from helpers.payloads import json_values, wire_batches
 
 PROFILES = st.sampled_from(batchfsm.PROFILES)
 

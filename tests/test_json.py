@@ -16,7 +16,7 @@ from batchfsm import ArgumentError, PayloadError, _json
 from batchfsm._jsonpath import child
 from batchfsm._strict import LongLiteral
 
-from wire import json_values
+from helpers.payloads import json_values
 
 # JSON values with integers of any size, as the exact reader gives them.
 exact_values = st.recursive(

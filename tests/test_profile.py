@@ -11,7 +11,7 @@ from batchfsm import ArgumentError, Lifecycle, Profile, Provenance
 from batchfsm._examples import base_payload
 from batchfsm._profile import PRESETS, resolve
 
-from paths import Clock
+from helpers.driving import Clock
 
 
 class TestPresets:

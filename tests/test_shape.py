@@ -18,7 +18,7 @@ from batchfsm._record import InputTokensDetails, OutputTokensDetails
 from batchfsm._shape import wire
 from batchfsm.strategies import batches
 
-from wire import minimal_payload
+from helpers.payloads import minimal_payload
 
 # Every test here runs on both of the codec's paths (see `codec_path` in conftest.py).
 pytestmark = pytest.mark.usefixtures("codec_path")

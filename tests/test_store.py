@@ -2,7 +2,7 @@
 no lost or half-written update across threads, processes and kill -9, on SQLite and PostgreSQL.
 
 Every test that takes ``target`` runs on both stores. The PostgreSQL ones need a server:
-CI's (``BATCHFSM_TEST_POSTGRES_DSN``), else one started here (tests/helpers/servers.py).
+CI's (``BATCHFSM_TEST_POSTGRES_DSN``), else one started here (tests/helpers/postgres.py).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ from batchfsm.store import (
 )
 from batchfsm.testing import ManualClock
 
-from helpers import race, servers
+from helpers import postgres, store_workers
 
 T0 = 1_700_000_000
 SPAWN = multiprocessing.get_context("spawn")
@@ -89,7 +89,7 @@ class Target:
 
 @pytest.fixture(scope="session")
 def postgres_dsn() -> Iterator[str]:
-    yield from servers.postgres_dsn()
+    yield from postgres.postgres_dsn()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -97,7 +97,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
     if request.param == "sqlite":
         yield Target("sqlite", str(tmp_path / "batches.sqlite3"))
         return
-    with servers.schema(request.getfixturevalue("postgres_dsn")) as dsn:
+    with postgres.schema(request.getfixturevalue("postgres_dsn")) as dsn:
         yield Target("postgres", dsn)
 
 
@@ -815,7 +815,7 @@ class TestRace:
         results = SPAWN.Queue()
         workers = [
             SPAWN.Process(
-                target=race.race_worker,
+                target=store_workers.race_worker,
                 args=(target.kind, target.where, ids, n, OPS, THREADS, barrier, holders, results),
             )
             for n in range(PROCESSES)
@@ -878,7 +878,7 @@ class TestCrash:
         before = target.rows()
         signal_file = tmp_path / "written"
         worker = SPAWN.Process(
-            target=race.stopped_mid_apply,
+            target=store_workers.stopped_mid_apply,
             args=(target.kind, target.where, batch.id, str(signal_file), attempts),
         )
         worker.start()
@@ -905,7 +905,7 @@ class TestCrash:
         for round_ in range(3):
             signal_file = tmp_path / f"running-{round_}"
             worker = SPAWN.Process(
-                target=race.churn, args=(target.kind, target.where, ids, str(signal_file))
+                target=store_workers.churn, args=(target.kind, target.where, ids, str(signal_file))
             )
             worker.start()
             _wait_for(signal_file, worker)

@@ -20,9 +20,9 @@ from batchfsm._fastpath import MISS
 from batchfsm._reference import violations_page
 from batchfsm._validate import Report, _validate, check_history, validate
 
-from paths import Clock, fire
-from records import hand_changed_batches
-from wire import json_values, wire_batches
+from helpers.driving import Clock, fire
+from helpers.hand_changed import hand_changed_batches
+from helpers.payloads import json_values, wire_batches
 
 ROOT = Path(__file__).parent.parent
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -392,7 +392,7 @@ def test_strict_documented_paths_are_clean() -> None:
     """Driving only documented edges gives batches that validate clean under strict."""
     for status in Status:
         lifecycle = Lifecycle(Clock(), profile="strict")
-        from paths import batch_in
+        from helpers.driving import batch_in
 
         _, batch = batch_in(status, lifecycle)
         assert validate(batch, profile="strict").errors == ()

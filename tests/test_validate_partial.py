@@ -26,8 +26,8 @@ from batchfsm._repair import repair
 from batchfsm._rules import BY_CODE, FACTS, RULES, Stage
 from batchfsm._strict import exact_pass
 
-from records import hand_changed_batches
-from wire import json_values
+from helpers.hand_changed import hand_changed_batches
+from helpers.payloads import json_values
 
 PROFILES = ("strict", "openai", "compat")
 ID = base_payload()["id"]

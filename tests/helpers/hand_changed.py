@@ -15,7 +15,7 @@ import batchfsm
 from batchfsm import Batch
 from batchfsm import strategies as bst
 
-from wire import json_values
+from helpers.payloads import json_values
 
 # Anything a caller may assign to a record's attribute by hand.
 hand_set_values = (
