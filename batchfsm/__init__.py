@@ -17,7 +17,7 @@ from ._errors import (
     Violation,
 )
 from ._profile import PROFILES, Profile, Provenance
-from ._providers import PROVIDERS, from_provider
+from ._providers import PROVIDERS, from_provider, to_provider
 from ._record import (
     ENDPOINTS,
     Batch,
@@ -93,6 +93,7 @@ __all__ = [
     "from_provider",
     "loads",
     "structure",
+    "to_provider",
     "unstructure",
     "validate",
 ]

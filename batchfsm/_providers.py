@@ -50,7 +50,7 @@ from ._table import (
 )
 from ._validate import Report, validate
 
-__all__ = ["PROVIDERS", "from_provider", "native_of"]
+__all__ = ["PROVIDERS", "from_provider", "native_of", "to_provider"]
 
 #: The names `from_provider` takes besides ``auto``: each native API, and ``openai``.
 PROVIDERS: tuple[str, ...] = tuple(sorted((*BY_NAME, "openai")))
@@ -725,3 +725,54 @@ def native_of(batch: Batch) -> tuple[str, Any] | None:
     if isinstance(kept, dict) and isinstance(kept.get("name"), str) and "object" in kept:
         return kept["name"], kept["object"]
     return None
+
+
+def to_provider(batch: Batch, provider: str = "auto") -> Any:
+    """The native object `batch` was read from by `from_provider`, exactly as it was read.
+
+    The batch keeps it in its unknown key ``x_provider``, which `batchfsm.dumps` writes and
+    `batchfsm.loads` reads back, so a stored batch gives it back too. It is the object as
+    read: what was done to the batch since (an engine's transitions) is not written into it.
+
+    Args:
+        batch: A `Batch`, as `from_provider` (or `loads` of its `dumps`) made it.
+        provider: The provider it must have been read from (one of `PROVIDERS`), or
+            ``auto``: whichever it was. ``openai`` (and ``auto``, for a batch read from no
+            native object) gives the batch's own wire object, as `batchfsm.unstructure`.
+
+    Returns:
+        A deep copy of the native object (changing it leaves the batch as it was); for an
+        object read from JSON text, the value that text holds.
+
+    Raises:
+        ArgumentError: for a `batch` that is not a Batch, an unknown provider, or a batch
+            that holds no native object of `provider` (read from another provider's, or
+            from none), naming which.
+        PayloadError: for ``openai``, what `batchfsm.unstructure` refuses.
+    """
+    if not isinstance(batch, Batch):
+        raise ArgumentError("batch", f"expected a Batch, got {type(batch).__name__}")
+    if not isinstance(provider, str) or (provider != "auto" and provider not in PROVIDERS):
+        raise ArgumentError(
+            "provider", f"expected one of {', '.join(PROVIDERS)} or 'auto', got {provider!r}"
+        )
+    kept = native_of(batch)
+    if provider == "openai" or (provider == "auto" and kept is None):
+        return copy.deepcopy(_codec.unstructure(batch))
+    if kept is None:
+        why = (
+            f"its unknown key {NATIVE} is not {{name, object}}: {batch.extra[NATIVE]!r:.80}"
+            if NATIVE in batch.extra
+            else f"it has no unknown key {NATIVE}: only a batch from_provider read keeps one"
+        )
+        raise ArgumentError(
+            "batch", f"batch {batch.id!r} holds no native object of {provider}: {why}"
+        )
+    name, native = kept
+    if provider != "auto" and name != provider:
+        raise ArgumentError(
+            "batch",
+            f"batch {batch.id!r} was read from an object of {name} ({NATIVE}.name),"
+            f" not of {provider}",
+        )
+    return copy.deepcopy(native)

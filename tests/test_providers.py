@@ -156,6 +156,98 @@ class TestPublishedSamples:
         assert batchfsm.check_history(batches, profile="compat").ok
 
 
+READABLE = [(name, native) for name, native in SNAPSHOTS if EXPECTED[name][0] is not None]
+OPENAI_PAYLOADS = sorted(SAMPLES.parent.glob("0*.json"))
+
+
+class TestToProvider:
+    @pytest.mark.parametrize(("name", "native"), READABLE, ids=[n for n, _ in READABLE])
+    def test_gives_every_sample_back_exactly(self, name: str, native: Any) -> None:
+        """The native object comes back equal, named or by auto, from the batch and from
+        the batch written as JSON and read again, whether it was given as a mapping or as
+        JSON text."""
+        provider = name.split("/")[0]
+        for data in (native, json.dumps(native), json.dumps(native).encode()):
+            batch = batchfsm.from_provider(data).batch
+            assert batch is not None
+            again = batchfsm.loads(batchfsm.dumps(batch))
+            for kept in (batch, again):
+                assert batchfsm.to_provider(kept, provider) == native
+                assert batchfsm.to_provider(kept) == native
+                assert json.dumps(batchfsm.to_provider(kept)) == json.dumps(native)
+
+    def test_every_provider_has_a_readable_sample_but_bedrock(self) -> None:
+        """The published samples read for every provider but Bedrock, which published
+        none (its objects are drawn from its table below, and given back there too)."""
+        assert {name.split("/")[0] for name, _ in READABLE} == set(BY_NAME) - {"bedrock"}
+
+    def test_the_object_given_back_is_a_copy(self) -> None:
+        """Changing what to_provider returns changes neither the batch nor the next call."""
+        native = READABLE[0][1]
+        batch = batchfsm.from_provider(native).batch
+        assert batch is not None
+        given = batchfsm.to_provider(batch)
+        given.clear()
+        assert batchfsm.to_provider(batch) == native
+        assert batch.extra[NATIVE]["object"] == native
+
+    @pytest.mark.parametrize("path", OPENAI_PAYLOADS, ids=lambda p: p.name)
+    def test_openai_gives_the_wire_object(self, path: Path) -> None:
+        """A batch read from OpenAI's shape gives its wire object back, by openai and auto;
+        one compat rewrote (Azure's spellings) gives the rewritten one, which reads as the
+        same batch."""
+        payload = json.loads(path.read_bytes())
+        batch = batchfsm.from_provider(payload, "openai").batch
+        assert batch is not None
+        given = batchfsm.to_provider(batch, "openai")
+        assert batchfsm.to_provider(batch) == given
+        if batch.normalizations:
+            assert batchfsm.structure(given, profile="compat") == batch
+        else:
+            assert given == payload
+        with pytest.raises(ArgumentError, match="holds no native object of mistral: it has no"):
+            batchfsm.to_provider(batch, "mistral")
+
+    def test_another_providers_object_is_refused(self) -> None:
+        """A batch read from one provider's object is refused for another, naming both."""
+        batch = batchfsm.from_provider(dict(READABLE[0][1])).batch
+        assert batch is not None
+        with pytest.raises(ArgumentError) as info:
+            batchfsm.to_provider(batch, "gemini")
+        assert info.value.argument == "batch"
+        assert info.value.reason == (
+            f"batch {batch.id!r} was read from an object of anthropic (x_provider.name),"
+            " not of gemini"
+        )
+
+    def test_a_spoilt_native_key_is_refused(self) -> None:
+        """An x_provider that is not {name, object} holds no native object, and says so."""
+        payload = json.loads(OPENAI_PAYLOADS[1].read_bytes())
+        batch = batchfsm.loads(json.dumps({**payload, NATIVE: {"name": "vertex"}}))
+        with pytest.raises(ArgumentError, match=r"its unknown key x_provider is not"):
+            batchfsm.to_provider(batch, "vertex")
+        assert batchfsm.to_provider(batch)[NATIVE] == {"name": "vertex"}
+
+    @pytest.mark.parametrize(
+        ("batch", "provider", "argument"),
+        [
+            ({"id": "x"}, "auto", "batch"),
+            (None, "openai", "batch"),
+            ("batch", "anthropic", "batch"),
+            ("sample", "Anthropic", "provider"),
+            ("sample", 3, "provider"),
+        ],
+    )
+    def test_wrong_arguments_raise(self, batch: Any, provider: Any, argument: str) -> None:
+        """Something that is not a Batch, or a provider that is not a known name, raises
+        ArgumentError naming the argument."""
+        if batch == "sample":
+            batch = batchfsm.from_provider(READABLE[0][1]).batch
+        with pytest.raises(ArgumentError) as info:
+            batchfsm.to_provider(batch, provider)
+        assert info.value.argument == argument
+
+
 class TestRecognition:
     def test_auto_knows_each_provider(self) -> None:
         """Each readable sample is recognised as the provider whose folder holds it."""
@@ -436,8 +528,8 @@ class TestDrawnFromTheTables:
         self, name: str, state: str, reading: Reading, data: st.DataObject
     ) -> None:
         """Any native object a provider's table allows reads as the OpenAI status its table
-        names, validates under compat with provider warnings only, and keeps the native
-        object exactly."""
+        names, validates under compat with provider warnings only, and to_provider gives
+        the native object back exactly (after dumps and loads too)."""
         native = data.draw(natives(name, state, reading))
         report = batchfsm.from_provider(native)
         assert report.batch is not None, report.violations
@@ -446,8 +538,8 @@ class TestDrawnFromTheTables:
         for violation in report.violations:
             assert violation.code.startswith("provider."), violation
             assert violation.severity is Severity.WARNING
-        assert native_of(report.batch) == (name, native)
-        assert batchfsm.loads(batchfsm.dumps(report.batch)).extra[NATIVE]["object"] == native
+        assert batchfsm.to_provider(report.batch, name) == native
+        assert batchfsm.to_provider(batchfsm.loads(batchfsm.dumps(report.batch)), name) == native
         strict = batchfsm.from_provider(native, name, profile="openai")
         assert strict.batch is not None
         assert strict.batch.status is reading.status
