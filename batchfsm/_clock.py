@@ -21,7 +21,10 @@ class ManualClock:
     with `advance` (or set `now`). Nothing sleeps.
 
     Attributes:
-        now: The Unix seconds the clock reads.
+        now: The Unix seconds the clock reads; set it to jump.
+
+    Raises:
+        ArgumentError: for a `now` that is not a non-negative int.
     """
 
     def __init__(self, now: int = 1_700_000_000) -> None:
@@ -30,6 +33,7 @@ class ManualClock:
         self.now = now
 
     def __call__(self) -> int:
+        """The reading: `now`."""
         return self.now
 
     def advance(self, seconds: int) -> int:
@@ -37,6 +41,9 @@ class ManualClock:
 
         Returns:
             The new reading.
+
+        Raises:
+            ArgumentError: for `seconds` that is not an int.
         """
         if type(seconds) is not int:
             raise ArgumentError("seconds", f"expected an int, got {seconds!r}")

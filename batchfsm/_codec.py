@@ -440,6 +440,12 @@ def structure(value: Mapping[str, Any], *, profile: Profile | str = "openai") ->
 def loads(data: _json.Text, *, profile: Profile | str = "openai") -> Batch:
     """Decode a batch object from JSON text (bytes or str).
 
+    Args:
+        data: The JSON text of one batch object.
+        profile: A `Profile` or a preset's name; one that reads quirks (``compat``)
+            normalises them and lists them in ``Batch.normalizations``, the others take
+            only canonical payloads.
+
     Raises:
         PayloadError: for anything that is not a valid batch object: not UTF-8, not JSON,
             not an object, missing keys, wrong types (every problem, each with its path).
@@ -490,6 +496,9 @@ def unstructure(batch: Batch) -> dict[str, Any]:
 
 def dumps(batch: Batch) -> str:
     """Encode `batch` as compact JSON text; ``loads(dumps(b)) == b``.
+
+    Unknown keys are written back, and keys the source omitted stay out while they are
+    null.
 
     Raises:
         PayloadError: for what `unstructure` refuses, and what JSON text cannot carry (a

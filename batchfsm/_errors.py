@@ -38,8 +38,11 @@ class Severity(str, enum.Enum):
 class Violation:
     """One problem found in a payload, at one place in it.
 
+    ``str(violation)`` is ``"<path>: <message> [<code>]"``, as the command prints it.
+
     Attributes:
-        code: A stable dotted name for the rule that was broken (``field.type``).
+        code: A stable dotted name for the rule that was broken (``field.type``); every
+            code is in `batchfsm.RULES` (and on the violation codes page).
         path: Where, as a JSONPath (``$.request_counts.total``).
         message: What was expected and what was found instead.
         severity: Whether the problem makes the payload invalid.
@@ -54,10 +57,13 @@ class Violation:
         return f"{self.path}: {self.message} [{self.code}]"
 
 
-#: At most this many violations of one code are listed, in a report or a PayloadError;
-#: one more stands for the rest and says how many were left out. A payload of any size
-#: then makes a report of bounded size.
 MAX_PER_CODE = 100
+"""At most this many violations of one code are listed, in a `Report` or a `PayloadError`.
+
+One more, at the place of the first left out and with the same code and severity, says how
+many were left out; the codes and the verdict are unchanged. A payload of any size then
+makes a report of bounded size.
+"""
 
 
 def capped(violations: Iterable[Violation]) -> tuple[Violation, ...]:
@@ -130,8 +136,10 @@ class PayloadError(BatchfsmError, ValueError):
 class ArgumentError(BatchfsmError, TypeError):
     """A function was called with an argument of the wrong type or an unknown value.
 
-    It is a `TypeError`, as Hypothesis's ``InvalidArgument`` is: the call itself is wrong,
-    whatever the batch.
+    For example `loads` of a dict, an unknown profile or event, a negative total, or a
+    batch whose values were set by hand to something the engine cannot read. It is a
+    `TypeError`, as Hypothesis's ``InvalidArgument`` is: the call itself is wrong, whatever
+    the batch.
 
     Attributes:
         argument: The name of the offending parameter.
@@ -150,7 +158,8 @@ class ArgumentError(BatchfsmError, TypeError):
 class TransitionError(BatchfsmError):
     """An event could not be applied to a batch; the batch is exactly as it was.
 
-    It subclasses no builtin beyond `Exception`: the batch's state, not a value, is what
+    The base of `IllegalTransition`, `GuardError`, `HookError` and `ReentryError`. It
+    subclasses no builtin beyond `Exception`: the batch's state, not a value, is what
     refuses the event.
 
     Attributes:
@@ -172,8 +181,10 @@ class TransitionError(BatchfsmError):
 class IllegalTransition(TransitionError):
     """The event is not allowed from the batch's status (under the lifecycle's profile).
 
+    It subclasses no builtin beyond `Exception`.
+
     Attributes:
-        allowed: The events the status does allow, sorted.
+        allowed: The events the status does allow, sorted; empty for a final status.
     """
 
     def __init__(self, batch_id: str, status: Status, event: str, allowed: Iterable[str]) -> None:

@@ -27,15 +27,21 @@ class Provenance(str, enum.Enum):
 
 @attrs.frozen
 class Profile:
-    """What a `Lifecycle`, `validate` or `loads` accepts.
+    """What a `Lifecycle`, `validate`, `check_history`, `loads`, `structure` or a strategy
+    accepts.
+
+    Every ``profile=`` argument takes a `Profile` or a preset's name (``"openai"`` is
+    `Profile.OPENAI`); anything else raises `ArgumentError`. ``str(profile)`` is its name.
 
     Attributes:
-        name: The preset's name, as the command line spells it.
+        name: The preset's name, as the command line spells it (any name, for a profile
+            of your own).
         tolerated: Also allow the edges seen only in compatible services, and read
             undocumented wire values (an unknown endpoint, another window) as warnings;
             without it they are errors and the edges are refused.
         quirks: Read the spellings and omissions of compatible services (camelCase keys,
-            ISO timestamps …), each reported as a ``compat.*`` warning.
+            ISO timestamps …), each reported as a ``compat.*`` warning. Decoding reads
+            this choice alone.
     """
 
     name: str
@@ -43,8 +49,11 @@ class Profile:
     quirks: bool
 
     STRICT: ClassVar[Profile]
+    """OpenAI's documented behaviour only: ``Profile("strict", tolerated=False, quirks=False)``."""
     OPENAI: ClassVar[Profile]
+    """The default: also the tolerated edges and values, ``Profile("openai", True, False)``."""
     COMPAT: ClassVar[Profile]
+    """Also the quirks of compatible services, as warnings: ``Profile("compat", True, True)``."""
 
     @property
     def provenances(self) -> frozenset[Provenance]:
@@ -64,8 +73,10 @@ Profile.COMPAT = Profile("compat", tolerated=True, quirks=True)
 #: The presets by name, in order of leniency.
 PRESETS: dict[str, Profile] = {p.name: p for p in (Profile.STRICT, Profile.OPENAI, Profile.COMPAT)}
 
-#: The names the command line and the string form of ``profile=`` accept.
 PROFILES: tuple[str, ...] = tuple(PRESETS)
+"""The names of the `Profile` presets, in order of leniency (``strict``, ``openai``,
+``compat``): what the string form of every ``profile=`` argument, and ``batchfsm validate
+--profile``, accept."""
 
 
 def resolve(profile: object) -> Profile:

@@ -36,7 +36,8 @@ __all__ = [
 
 
 class Status(str, enum.Enum):
-    """The eight statuses of a batch; each value is the wire string."""
+    """The eight statuses of a batch; each value is the wire string, and ``str(status)``
+    gives it."""
 
     VALIDATING = "validating"
     FAILED = "failed"
@@ -175,7 +176,6 @@ REQUIRED_FIELDS: frozenset[str] = frozenset(
     {"id", "object", "endpoint", "input_file_id", "completion_window", "status", "created_at"}
 )
 
-#: The endpoints OpenAI's create call accepts (docs/research.md §1).
 ENDPOINTS: frozenset[str] = frozenset(
     {
         "/v1/responses",
@@ -188,6 +188,11 @@ ENDPOINTS: frozenset[str] = frozenset(
         "/v1/videos",
     }
 )
+"""The endpoints OpenAI's create call accepts (docs/research.md §1).
+
+``Lifecycle(profile="strict")`` creates batches for these only; `validate` reports any
+other endpoint (an error under ``strict``, a warning otherwise).
+"""
 
 #: The attributes that are bookkeeping of the codec, not wire keys.
 BOOKKEEPING: frozenset[str] = frozenset({"extra", "omitted", "normalizations"})

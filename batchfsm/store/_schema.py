@@ -14,8 +14,9 @@ from ._errors import StoreError
 
 __all__ = ["MIGRATIONS", "POSTGRES", "SCHEMA_VERSION", "SQLITE", "ensure"]
 
-#: The layout this version of batchfsm writes and reads.
 SCHEMA_VERSION = 1
+"""The layout of the tables this version of batchfsm writes and reads; a store refuses a
+database of a newer layout (`StoreError`)."""
 
 # One row per batch: the wire JSON is the record; status, expires_at and the lease are
 # copies of it kept as columns so that queries can find open, overdue and unleased batches.
