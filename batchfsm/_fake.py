@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -16,12 +16,16 @@ from ._engine import Lifecycle
 from ._errors import ArgumentError, GuardError, IllegalTransition
 from ._fake_fate import Fate
 from ._fake_files import (
+    BAD_BATCH_FILE,
     FakeFile,
     Request,
     fated_problem,
+    first_model,
+    jsonl_head,
     outcome_line,
     problems,
     read_requests,
+    unknown_file,
 )
 from ._fake_http import (
     ApiError,
@@ -33,6 +37,10 @@ from ._fake_http import (
 )
 from ._profile import Profile
 from ._record import ENDPOINTS, Batch, BatchError, Status
+from ._table import Event
+
+if TYPE_CHECKING:
+    from .store import Store
 
 __all__ = ["FakeBatchAPI"]
 
@@ -51,6 +59,17 @@ class _Run:
     problems: list[BatchError]
     failing: frozenset[int]
     done: int = 0
+
+
+def _listed(values: Iterable[str]) -> str:
+    """Quoted values as OpenAI lists them: ``'a', 'b', and 'c'``."""
+    quoted = [f"'{value}'" for value in sorted(values)]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + ", and " + quoted[-1]
+
+
+def _no_batch(batch_id: str) -> ApiError:
+    """OpenAI's 404 for a batch id it does not know (retrieve, cancel, a list's ``after``)."""
+    return ApiError(404, f"No batch found with id '{batch_id}'.")
 
 
 def _failing(count: int, fraction: float) -> frozenset[int]:
@@ -77,9 +96,17 @@ class FakeBatchAPI:
             default every batch completes within about a minute.
         profile: The engine's profile: ``openai`` (default) also has the edges OpenAI
             takes but does not document, such as cancelling a batch still validating.
+        store: A `batchfsm.store.Store` to keep the batches in: each is created and changed
+            through the store (compare-and-set, an audit row per change, so
+            ``store.history(batch_id)`` holds every change), and read back from it before
+            each answer. The store's `Lifecycle` (its profile, hooks and ids) drives them;
+            give the store this API's clock too, so that its audit rows are stamped in the
+            same virtual time. The API serves the batches it created, not others the store
+            holds. In memory by default.
 
     Raises:
-        ArgumentError: for a clock or fate of the wrong kind, or an unknown profile.
+        ArgumentError: for a clock, fate or store of the wrong kind, an unknown profile, or
+            a profile given together with a store.
     """
 
     def __init__(
@@ -87,7 +114,8 @@ class FakeBatchAPI:
         *,
         clock: Callable[[], float] | None = None,
         fate: Fate | Callable[[Batch], Fate] | None = None,
-        profile: Profile | str = "openai",
+        profile: Profile | str | None = None,
+        store: Store | None = None,
     ) -> None:
         if clock is not None and not callable(clock):
             raise ArgumentError("clock", f"expected a callable clock, got {clock!r}")
@@ -97,9 +125,21 @@ class FakeBatchAPI:
         self._fate = fate if fate is not None else Fate()
         ids = itertools.count(1)
         self._ids = ids
-        self.lifecycle = Lifecycle(
-            self.clock, profile=profile, id_factory=lambda: f"batch_{next(ids):032x}"
-        )
+        self._store = store
+        if store is None:
+            self.lifecycle = Lifecycle(
+                self.clock,
+                profile="openai" if profile is None else profile,
+                id_factory=lambda: f"batch_{next(ids):032x}",
+            )
+        else:
+            from .store import Store
+
+            if not isinstance(store, Store):
+                raise ArgumentError("store", f"expected a batchfsm.store.Store, got {store!r}")
+            if profile is not None:
+                raise ArgumentError("profile", "give the profile to the store's Lifecycle")
+            self.lifecycle = store.lifecycle
         self._runs: dict[str, _Run] = {}
         self._files: dict[str, FakeFile] = {}
         self._lock = threading.RLock()
@@ -149,6 +189,11 @@ class FakeBatchAPI:
 
     # -- what a test may read ------------------------------------------------------------
 
+    @property
+    def store(self) -> Store | None:
+        """The store the batches are kept in, or None when they are kept in memory."""
+        return self._store
+
     def batches(self) -> list[Batch]:
         """A copy of every batch, oldest first, each as of the clock's reading."""
         with self._lock:
@@ -158,7 +203,9 @@ class FakeBatchAPI:
     # -- the API's operations, each answering with a wire object or raising ApiError -----
 
     def _api_upload(self, *, filename: str, purpose: str, content: bytes) -> dict[str, Any]:
-        """``POST /v1/files``: store a file; a ``batch`` file must be UTF-8 JSONL."""
+        """``POST /v1/files``: store a file. A ``batch`` file must be a ``.jsonl`` file of
+        UTF-8 text whose first line is a JSON object: OpenAI refuses any other at upload,
+        and finds the problems of later lines while validating the batch."""
         if purpose not in _PURPOSES:
             allowed = ", ".join(repr(p) for p in _PURPOSES)
             raise ApiError(
@@ -167,21 +214,10 @@ class FakeBatchAPI:
                 param="purpose",
                 code="invalid_value",
             )
-        if purpose == "batch":
-            if not filename.endswith(".jsonl"):
-                raise ApiError(
-                    400, "Invalid file format for Batch API. Must be .jsonl", param="file"
-                )
-            try:
-                content.decode("utf-8")
-            except UnicodeDecodeError:
-                raise ApiError(
-                    400,
-                    "Invalid file format for Batch API. The file must be UTF-8 encoded JSONL.",
-                    param="file",
-                ) from None
+        if purpose == "batch" and not (filename.endswith(".jsonl") and jsonl_head(content)):
+            raise ApiError(400, BAD_BATCH_FILE)
         with self._lock:
-            return self._store(filename, purpose, content).wire()
+            return self._store_file(filename, purpose, content).wire()
 
     def _api_file(self, file_id: str) -> dict[str, Any]:
         """``GET /v1/files/{file_id}``."""
@@ -202,12 +238,12 @@ class FakeBatchAPI:
                 raise missing(name)
             if not isinstance(body[name], str):
                 raise wrong_type(name, "a string", body[name])
-        endpoint, window = body["endpoint"], body["completion_window"]
+        file_id, endpoint = body["input_file_id"], body["endpoint"]
+        window = body["completion_window"]
         if endpoint not in ENDPOINTS:
-            listed = ", ".join(repr(e) for e in ENDPOINTS)
             raise ApiError(
                 400,
-                f"Invalid value: '{endpoint}'. Supported values are: {listed}.",
+                f"Invalid value: '{endpoint}'. Supported values are: {_listed(ENDPOINTS)}.",
                 param="endpoint",
                 code="invalid_value",
             )
@@ -216,6 +252,13 @@ class FakeBatchAPI:
                 400,
                 f"Invalid value: '{window}'. Supported values are: '24h'.",
                 param="completion_window",
+                code="invalid_value",
+            )
+        if not file_id.startswith("file"):
+            raise ApiError(
+                400,
+                f"Invalid 'input_file_id': '{file_id}'. Expected an ID that begins with 'file'.",
+                param="input_file_id",
                 code="invalid_value",
             )
         metadata = body.get("metadata")
@@ -227,23 +270,17 @@ class FakeBatchAPI:
                     raise wrong_type(f"metadata.{key}", "a string", value)
         with self._lock:
             self._settle_all()
-            source = self._files.get(body["input_file_id"])
+            source = self._files.get(file_id)
             requests = read_requests(source.content) if source is not None else []
-            model = next(
-                (
-                    r.body["body"].get("model")
-                    for r in requests
-                    if r.body and isinstance(r.body.get("body"), dict)
-                ),
-                None,
-            )
+            model = first_model(requests)
+            create = self.lifecycle.create if self._store is None else self._store.create
             try:
-                batch = self.lifecycle.create(
-                    input_file_id=body["input_file_id"],
+                batch = create(
+                    input_file_id=file_id,
                     endpoint=endpoint,
                     completion_window=window,
                     metadata=metadata,
-                    model=model if isinstance(model, str) else None,
+                    model=model,
                     now=self.now(),
                 )
             except GuardError as refused:
@@ -252,15 +289,7 @@ class FakeBatchAPI:
                 ) from None
             fate = self._fate_of(batch)
             if source is None or source.purpose != "batch":
-                found = [
-                    BatchError(
-                        code="invalid_request",
-                        param="input_file_id",
-                        line=None,
-                        message=f"Cannot find file {body['input_file_id']}, or it"
-                        " was not uploaded with purpose 'batch'.",
-                    )
-                ]
+                found = [unknown_file(file_id)]
             else:
                 found = problems(requests, endpoint)
                 if not found and fate.invalid is not None:
@@ -288,19 +317,20 @@ class FakeBatchAPI:
         OpenAI answers; a cancelling or cancelled one is returned as it is."""
         with self._lock:
             run = self._run(batch_id)
-            self._settle(run, self.now())
+            now = self.now()
+            self._settle(run, now)
             try:
-                self.lifecycle.cancel(run.batch, now=self.now())
+                self._fire(run, Event.CANCEL, now=now)
             except IllegalTransition as refused:
                 status = _STATUS_NAMES[refused.status]
                 raise ApiError(409, f"Cannot cancel a batch with status '{status}'.") from None
             return self._wire(run)
 
     def _api_list(self, *, after: str | None = None, limit: int = 20) -> dict[str, Any]:
-        """``GET /v1/batches``: newest first, `limit` (1 to 100) after the batch `after`."""
-        if not 1 <= limit <= 100:
-            low = limit < 1
-            word, bound = ("below minimum", ">= 1") if low else ("above maximum", "<= 100")
+        """``GET /v1/batches``: newest first, `limit` (0 to 100) after the batch `after`."""
+        if not 0 <= limit <= 100:
+            low = limit < 0
+            word, bound = ("below minimum", ">= 0") if low else ("above maximum", "<= 100")
             raise ApiError(
                 400,
                 f"Invalid 'limit': integer {word} value. Expected a value {bound},"
@@ -314,7 +344,9 @@ class FakeBatchAPI:
             start = 0
             if after is not None:
                 ids = [run.batch.id for run in newest]
-                start = ids.index(after) + 1 if after in ids else len(ids)
+                if after not in ids:
+                    raise _no_batch(after)
+                start = ids.index(after) + 1
             page = newest[start : start + limit]
             data = [self._wire(run) for run in page]
             return {
@@ -322,7 +354,8 @@ class FakeBatchAPI:
                 "data": data,
                 "first_id": data[0]["id"] if data else None,
                 "last_id": data[-1]["id"] if data else None,
-                "has_more": start + limit < len(newest),
+                # An empty page (limit 0) says nothing follows, or a paginator would spin.
+                "has_more": bool(data) and start + limit < len(newest),
             }
 
     # -- inside ------------------------------------------------------------------------
@@ -335,7 +368,7 @@ class FakeBatchAPI:
             raise ArgumentError("fate", f"the fate callable returned {chosen!r}, not a Fate")
         return chosen
 
-    def _store(self, filename: str, purpose: str, content: bytes) -> FakeFile:
+    def _store_file(self, filename: str, purpose: str, content: bytes) -> FakeFile:
         stored = FakeFile(
             id=f"file-{next(self._ids):024x}",
             filename=filename,
@@ -355,12 +388,20 @@ class FakeBatchAPI:
     def _run(self, batch_id: str) -> _Run:
         found = self._runs.get(batch_id)
         if found is None:
-            raise ApiError(404, f"No batch found with id '{batch_id}'.", param="batch_id")
+            raise _no_batch(batch_id)
         return found
 
     def _wire(self, run: _Run) -> dict[str, Any]:
         wire: dict[str, Any] = unstructure(self.lifecycle.snapshot(run.batch))
         return wire
+
+    def _fire(self, run: _Run, event: Event, *, now: int | None = None, **data: Any) -> None:
+        """Fire `event` on the run's batch: on the batch itself, or through the store (which
+        hands back the batch as stored)."""
+        if self._store is None:
+            self.lifecycle.fire(run.batch, event, now=now, **data)
+        else:
+            run.batch = self._store.apply(run.batch.id, event, now=now, **data)
 
     def _settle_all(self) -> None:
         now = self.now()
@@ -376,23 +417,31 @@ class FakeBatchAPI:
         if done <= run.done:
             return
         failed = sum(1 for i in range(run.done, done) if i in run.failing)
-        self.lifecycle.record_progress(batch, completed=done - run.done - failed, failed=failed)
+        self._fire(run, Event.RECORD_PROGRESS, completed=done - run.done - failed, failed=failed)
         run.done = done
 
     def _settle(self, run: _Run, now: int) -> None:
         """Fire every event the batch's fate schedules up to `now`, each stamped with the
-        second it was due, so polls between them see the batch as it was then."""
-        batch, fate, life = run.batch, run.fate, self.lifecycle
+        second it was due, so polls between them see the batch as it was then.
+
+        A batch expires at its deadline only while its requests run: one that has begun
+        finalizing (every request done) completes, however long that takes, as OpenAI's
+        batches do (docs/fake-api.md).
+        """
+        if self._store is not None:  # the store's copy is the batch
+            run.batch = self._store.get(run.batch.id)
+        fate = run.fate
         while True:
+            batch = run.batch
             status = batch.status
             if status is Status.VALIDATING:
                 due = batch.created_at + fate.validating
                 if now < due:
                     return
                 if run.problems:
-                    life.fail(batch, run.problems, now=due)
+                    self._fire(run, Event.FAIL, now=due, errors=run.problems)
                     return
-                life.start(batch, total=len(run.requests), now=due)
+                self._fire(run, Event.START, now=due, total=len(run.requests))
             elif status is Status.IN_PROGRESS:
                 started = batch.in_progress_at or batch.created_at
                 ends = started + fate.running
@@ -403,23 +452,25 @@ class FakeBatchAPI:
                 if now < due:
                     return
                 if cancel_at is not None and due == cancel_at and cancel_at < deadline:
-                    life.cancel(batch, now=due)
+                    self._fire(run, Event.CANCEL, now=due)
                 elif due == ends and ends < deadline:
-                    life.finalize(batch, now=due)
+                    self._fire(run, Event.FINALIZE, now=due)
                 else:
-                    life.expire(batch, now=deadline, **self._results(run, "expired", deadline))
+                    files = self._results(run, "expired", deadline)
+                    self._fire(run, Event.EXPIRE, now=deadline, **files)
                     return
             elif status is Status.FINALIZING:
                 due = (batch.finalizing_at or batch.created_at) + fate.finalizing
                 if now < due:
                     return
-                life.complete(batch, now=due, **self._results(run, "expired", due))
+                self._fire(run, Event.COMPLETE, now=due, **self._results(run, "expired", due))
                 return
             elif status is Status.CANCELLING:
                 due = (batch.cancelling_at or batch.created_at) + fate.cancelling
                 if now < due:
                     return
-                life.finish_cancel(batch, now=due, **self._results(run, "cancelled", due))
+                files = self._results(run, "cancelled", due)
+                self._fire(run, Event.FINISH_CANCEL, now=due, **files)
                 return
             else:
                 return
@@ -445,7 +496,7 @@ class FakeBatchAPI:
         ):
             if lines:
                 name = f"{batch.id}_{kind}.jsonl"
-                files[key] = self._store(name, "batch_output", b"".join(lines)).id
+                files[key] = self._store_file(name, "batch_output", b"".join(lines)).id
         return files
 
     def __repr__(self) -> str:

@@ -27,6 +27,11 @@ VALIDATION_CODES: dict[str, tuple[str, str | None, bool]] = {
         True,
     ),
     "duplicate_custom_id": ("The custom_id for this request is a duplicate.", "custom_id", True),
+    "streaming_unsupported": (
+        "Chat Completions: Streaming is not supported in the Batch API.",
+        "body.stream",
+        True,
+    ),
     "empty_file": ("The batch input file is empty.", None, False),
     "token_limit_exceeded": (
         "Enqueued token limit reached for this model in your organization.",

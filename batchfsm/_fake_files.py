@@ -13,7 +13,23 @@ import attrs
 from ._fake_fate import VALIDATION_CODES
 from ._record import BatchError
 
-__all__ = ["FakeFile", "Request", "outcome_line", "problems", "read_requests"]
+__all__ = [
+    "BAD_BATCH_FILE",
+    "FakeFile",
+    "Request",
+    "fated_problem",
+    "first_model",
+    "jsonl_head",
+    "outcome_line",
+    "problems",
+    "read_requests",
+    "unknown_file",
+]
+
+#: OpenAI's 400 for a ``batch`` upload that is not JSONL (docs/research.md §10).
+BAD_BATCH_FILE = "Invalid file format for Batch API. Must be .jsonl"
+#: The organization a missing input file is said not to be visible to.
+ORGANIZATION = "org-batchfsm-fake"
 
 
 @attrs.define(slots=True, kw_only=True)
@@ -49,6 +65,44 @@ class Request:
     body: dict[str, Any] | None
 
 
+def jsonl_head(content: bytes) -> bool:
+    """Whether `content` is UTF-8 text whose first non-blank line is a JSON object: what
+    OpenAI checks of a ``batch`` file at upload (the other lines are checked while the batch
+    validates, each bad one failing it with its line number)."""
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    first = next((line for line in text.split("\n") if line.strip()), None)
+    if first is None:
+        return False
+    try:
+        return isinstance(json.loads(first), dict)
+    except ValueError:
+        return False
+
+
+def first_model(requests: Sequence[Request]) -> str | None:
+    """The model of the first request that names one: the batch's ``model``."""
+    for request in requests:
+        params = request.body.get("body") if request.body is not None else None
+        if isinstance(params, dict) and isinstance(params.get("model"), str):
+            model: str = params["model"]
+            return model
+    return None
+
+
+def unknown_file(file_id: str) -> BatchError:
+    """The error a batch fails validation with when its input file cannot be read."""
+    return BatchError(
+        code="invalid_request",
+        message=f"Cannot find file {file_id}, or organization {ORGANIZATION} does not have"
+        " access to it.",
+        param="file_id",
+        line=None,
+    )
+
+
 def read_requests(content: bytes) -> list[Request]:
     """The non-blank lines of a JSONL input file, each parsed if it is a JSON object."""
     found: list[Request] = []
@@ -69,7 +123,10 @@ def _error(code: str, line: int | None, message: str | None = None) -> BatchErro
 
 
 def problems(requests: Sequence[Request], endpoint: str) -> list[BatchError]:
-    """What OpenAI's validation reports for these requests, one error per bad line."""
+    """What OpenAI's validation reports for these requests, one error per bad line: a line
+    that is not a JSON object, a missing ``custom_id``, ``method``, ``url`` or ``body``, a
+    URL other than the endpoint, a repeated ``custom_id``, a streaming request, a request
+    naming no model."""
     if not requests:
         return [_error("empty_file", None)]
     found: list[BatchError] = []
@@ -93,7 +150,17 @@ def problems(requests: Sequence[Request], endpoint: str) -> list[BatchError]:
             found.append(_error("invalid_url", request.line))
         elif not isinstance(body["custom_id"], str) or body["custom_id"] in seen:
             found.append(_error("duplicate_custom_id", request.line))
-        else:
+        elif isinstance(body["body"], dict) and body["body"].get("stream") is True:
+            found.append(_error("streaming_unsupported", request.line))
+        elif not isinstance(body["body"], dict) or "model" not in body["body"]:
+            error = BatchError(
+                code="invalid_request",
+                message="Model parameter is required.",
+                param="body.model",
+                line=request.line,
+            )
+            found.append(error)
+        if missing is None and isinstance(body["custom_id"], str):
             seen.add(body["custom_id"])
     return found
 
@@ -101,6 +168,10 @@ def problems(requests: Sequence[Request], endpoint: str) -> list[BatchError]:
 def fated_problem(code: str, requests: Sequence[Request]) -> BatchError:
     """The error a fate that fails validation with `code` reports, at the last line."""
     line = requests[-1].line if requests and VALIDATION_CODES[code][2] else None
+    if code == "model_not_found":
+        model = first_model(requests[-1:]) or "gpt-4o-mini"
+        message = f"The provided model '{model}' is not supported by the Batch API."
+        return _error(code, line, message)
     return _error(code, line)
 
 

@@ -10,6 +10,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, MutableMapping
+from pathlib import Path
 from typing import Any, Literal
 
 import openai
@@ -18,8 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import batchfsm
-from batchfsm import ArgumentError, Batch, Status
+from batchfsm import ENDPOINTS, ArgumentError, Batch, Lifecycle, Status
 from batchfsm import strategies as bst
+from batchfsm.store import SQLiteStore
 from batchfsm.testing import FakeBatchAPI, Fate, ManualClock
 
 ENDPOINT: Literal["/v1/chat/completions"] = "/v1/chat/completions"
@@ -49,9 +51,11 @@ def async_client(api: FakeBatchAPI) -> openai.AsyncOpenAI:
 
 
 def served(batch: Any) -> dict[str, Any]:
-    """The wire object the client received: what the server sent, as the client parsed it."""
+    """The wire object the client received (what the server sent, as the client parsed it),
+    checked to validate under the ``openai`` profile."""
     wire: dict[str, Any] = batch.model_dump(mode="json", exclude_unset=True)
-    assert batchfsm.validate(wire).ok, batchfsm.validate(wire).errors
+    report = batchfsm.validate(wire, profile="openai")
+    assert report.ok, report.errors
     return wire
 
 
@@ -77,9 +81,47 @@ def lines(sdk: openai.OpenAI, file_id: str | None) -> list[dict[str, Any]]:
     return [json.loads(line) for line in sdk.files.content(file_id).text.splitlines()]
 
 
-class TestFates:
-    """Upload, create, poll, download through the openai client, for every fate."""
+def sync_cycle(api: FakeBatchAPI, count: int, step: int) -> Cycle:
+    """Upload, create, poll until final (`step` virtual seconds apart) and download, with
+    the sync openai client: every poll served, and the lines of the output and error files."""
+    sdk = client(api)
+    polls = [served(b) for b in poll(api, sdk, submit(api, sdk, count), step=step)]
+    last = polls[-1]
+    return polls, lines(sdk, last.get("output_file_id")), lines(sdk, last.get("error_file_id"))
 
+
+def async_cycle(api: FakeBatchAPI, count: int, step: int) -> Cycle:
+    """The same cycle with the async openai client, through `async_transport()`."""
+
+    async def run() -> Cycle:
+        sdk = async_client(api)
+        upload = await sdk.files.create(file=("in.jsonl", jsonl(count)), purpose="batch")
+        batch = await sdk.batches.create(
+            input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h"
+        )
+        polls = [served(batch)]
+        while polls[-1]["status"] not in FINAL:
+            api.advance(step)
+            polls.append(served(await sdk.batches.retrieve(batch.id)))
+        found = []
+        for key in ("output_file_id", "error_file_id"):
+            file_id = polls[-1].get(key)
+            text = (await sdk.files.content(file_id)).text if file_id else ""
+            found.append([json.loads(line) for line in text.splitlines()])
+        return polls, found[0], found[1]
+
+    return asyncio.run(run())
+
+
+Cycle = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
+CYCLES = {"sync": sync_cycle, "async": async_cycle}
+
+
+class TestFates:
+    """Upload, create, poll, download through the openai client, sync and async, for every
+    fate."""
+
+    @pytest.mark.parametrize("mode", sorted(CYCLES))
     @pytest.mark.parametrize(
         ("fate", "status", "ok", "bad"),
         [
@@ -89,25 +131,28 @@ class TestFates:
             (Fate.expires(), "expired", 2, 4),
             (Fate.stuck_finalizing(3_600), "completed", 6, 0),
             (Fate.cancelled(after=30), "cancelled", 3, 3),
+            (Fate.fails_validation(), "failed", 0, 0),
         ],
-        ids=["all-succeed", "some-fail", "all-fail", "expires", "stuck", "cancelled"],
+        ids=["all-succeed", "some-fail", "all-fail", "expires", "stuck", "cancelled", "invalid"],
     )
-    def test_fate(self, fate: Fate, status: str, ok: int, bad: int) -> None:
+    def test_fate(self, mode: str, fate: Fate, status: str, ok: int, bad: int) -> None:
         """Each fate ends as it says; the files hold one line per request, matched by
         custom_id; every poll validates and the polls pass check_history."""
-        api = FakeBatchAPI(fate=fate)
-        sdk = client(api)
-        polls = poll(api, sdk, submit(api, sdk, 6), step=3_600 if fate.running > 86_400 else 11)
+        step = 3_600 if fate.running > 86_400 else 11
+        polls, output, errors = CYCLES[mode](FakeBatchAPI(fate=fate), 6, step)
         last = polls[-1]
-        assert last.status == status
-        assert batchfsm.check_history([served(b) for b in polls]).ok
-        output, errors = lines(sdk, last.output_file_id), lines(sdk, last.error_file_id)
+        assert last["status"] == status
+        assert batchfsm.check_history(polls, profile="openai").ok
         assert (len(output), len(errors)) == (ok, bad)
-        assert sorted(line["custom_id"] for line in output + errors) == [f"r{i}" for i in range(6)]
+        if ok or bad:
+            custom_ids = sorted(line["custom_id"] for line in output + errors)
+            assert custom_ids == [f"r{i}" for i in range(6)]
         assert all(line["response"]["status_code"] == 200 for line in output)
         if status == "expired":
             assert {line["error"]["code"] for line in errors} == {"batch_expired"}
-            assert last.expired_at == last.expires_at
+            assert last["expired_at"] == last["expires_at"]
+        if status == "failed":
+            assert [e["code"] for e in last["errors"]["data"]] == ["invalid_json_line"]
 
     def test_stuck_in_finalizing(self) -> None:
         """A batch stuck in finalizing is seen there, poll after poll, for the fate's time."""
@@ -115,6 +160,22 @@ class TestFates:
         sdk = client(api)
         statuses = [b.status for b in poll(api, sdk, submit(api, sdk), step=60)]
         assert statuses.count("finalizing") >= 9
+
+    def test_finalizing_past_the_deadline_completes(self) -> None:
+        """A batch that began finalizing before its deadline completes, with every result,
+        even when finalizing ends past the deadline: only a batch still running expires."""
+        fate = Fate.stuck_finalizing(2 * 86_400, running=86_000)
+        api = FakeBatchAPI(fate=fate)
+        sdk = client(api)
+        polls = poll(api, sdk, submit(api, sdk, 4), step=3_600)
+        last = polls[-1]
+        assert last.status == "completed"
+        assert last.finalizing_at is not None
+        assert last.expires_at is not None
+        assert last.finalizing_at < last.expires_at < (last.completed_at or 0)
+        assert [b.status for b in polls].count("finalizing") > 24
+        assert batchfsm.check_history([served(b) for b in polls], profile="openai").ok
+        assert len(lines(sdk, last.output_file_id)) == 4
 
     @pytest.mark.parametrize("code", ["invalid_json_line", "token_limit_exceeded"])
     def test_fails_validation(self, code: str) -> None:
@@ -129,11 +190,17 @@ class TestFates:
         assert [e.code for e in last.errors.data] == [code]
 
     def test_bad_input_lines_fail_validation(self) -> None:
-        """Real problems in the input file fail the batch, one error per bad line."""
+        """Real problems in the input file fail the batch, one error per bad line, with
+        OpenAI's codes, params and messages."""
         api = FakeBatchAPI()
         sdk = client(api)
         good = jsonl(2).splitlines()
-        content = b"\n".join([good[0], b"{not json", b'{"custom_id": "x"}', good[0]]) + b"\n"
+        request = json.loads(good[1])
+        streaming = {**request, "custom_id": "s", "body": {**request["body"], "stream": True}}
+        no_model = {**request, "custom_id": "m", "body": {"messages": []}}
+        wrong_url = {**request, "custom_id": "u", "url": "/v1/embeddings"}
+        bad = [json.dumps(line).encode() for line in (streaming, no_model, wrong_url)]
+        content = b"\n".join([good[0], b"{not json", b'{"custom_id": "x"}', good[0], *bad, good[1]])
         upload = sdk.files.create(file=("in.jsonl", content), purpose="batch")
         batch = sdk.batches.create(
             input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h"
@@ -141,12 +208,31 @@ class TestFates:
         last = poll(api, sdk, batch)[-1]
         assert last.errors is not None
         assert last.errors.data is not None
-        found = [(e.code, e.line, e.param) for e in last.errors.data]
+        found = [(e.code, e.line, e.param, e.message) for e in last.errors.data]
         assert found == [
-            ("invalid_json_line", 2, None),
-            ("missing_required_parameter", 3, "method"),
-            ("duplicate_custom_id", 4, "custom_id"),
-        ]
+            ("invalid_json_line", 2, None, "This line is not parseable as valid JSON."),
+            ("missing_required_parameter", 3, "method", "Missing required parameter: 'method'."),
+            ("duplicate_custom_id", 4, "custom_id",
+             "The custom_id for this request is a duplicate."),
+            ("streaming_unsupported", 5, "body.stream",
+             "Chat Completions: Streaming is not supported in the Batch API."),
+            ("invalid_request", 6, "body.model", "Model parameter is required."),
+            ("invalid_url", 7, "url",
+             "The URL provided for this request does not match the batch endpoint."),
+        ]  # fmt: skip
+
+    def test_model_not_found_names_the_model(self) -> None:
+        """A batch fated to fail with model_not_found names the request's model, as OpenAI
+        does."""
+        api = FakeBatchAPI(fate=Fate.fails_validation("model_not_found"))
+        sdk = client(api)
+        last = poll(api, sdk, submit(api, sdk, 2))[-1]
+        assert last.errors is not None
+        assert last.errors.data is not None
+        [error] = last.errors.data
+        assert (error.line, error.param) == (2, "body.model")
+        expected = "The provided model 'gpt-4o-mini' is not supported by the Batch API."
+        assert error.message == expected
 
     def test_fate_chosen_per_batch(self) -> None:
         """A callable chooses each batch's fate from the batch its caller created."""
@@ -158,28 +244,6 @@ class TestFates:
         api.advance(600)
         assert sdk.batches.retrieve(good.id).status == "completed"
         assert sdk.batches.retrieve(bad.id).status == "failed"
-
-    def test_async_client(self) -> None:
-        """The async openai client drives the same cycle through async_transport()."""
-
-        async def cycle() -> tuple[list[dict[str, Any]], bytes]:
-            api = FakeBatchAPI(fate=Fate.completes(failing=0.5))
-            sdk = async_client(api)
-            upload = await sdk.files.create(file=("in.jsonl", jsonl(4)), purpose="batch")
-            batch = await sdk.batches.create(
-                input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h"
-            )
-            polls = [served(batch)]
-            while polls[-1]["status"] not in FINAL:
-                api.advance(7)
-                polls.append(served(await sdk.batches.retrieve(batch.id)))
-            content = await sdk.files.content(polls[-1]["output_file_id"])
-            return polls, content.content
-
-        polls, output = asyncio.run(cycle())
-        assert polls[-1]["status"] == "completed"
-        assert batchfsm.check_history(polls).ok
-        assert len(output.splitlines()) == 2
 
 
 class TestCancel:
@@ -229,49 +293,138 @@ class TestCancel:
         assert sdk.batches.retrieve(batch.id) == last
 
 
+def error_body(refused: openai.APIStatusError) -> dict[str, Any]:
+    """The ``error`` object of an error answer, as the server sent it."""
+    body = refused.response.json()
+    assert set(body) == {"error"}
+    error: dict[str, Any] = body["error"]
+    return error
+
+
+def openai_error(message: str, param: str | None = None, code: str | None = None) -> Any:
+    return {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+
+
 class TestErrors:
-    """Bad requests are answered with OpenAI's status codes and error bodies."""
+    """Bad requests are answered with OpenAI's status codes and error bodies
+    (docs/research.md §10 has the sources)."""
 
-    def test_unknown_ids(self) -> None:
-        """An unknown batch or file is a 404."""
+    def test_unknown_batch(self) -> None:
+        """Retrieving or cancelling an unknown batch is a 404 naming it."""
         sdk = client(FakeBatchAPI())
-        with pytest.raises(openai.NotFoundError):
+        expected = openai_error("No batch found with id 'batch_nope'.")
+        with pytest.raises(openai.NotFoundError) as refused:
             sdk.batches.retrieve("batch_nope")
-        with pytest.raises(openai.NotFoundError):
+        assert error_body(refused.value) == expected
+        with pytest.raises(openai.NotFoundError) as refused:
             sdk.batches.cancel("batch_nope")
-        with pytest.raises(openai.NotFoundError):
-            sdk.files.retrieve("file-nope")
-        with pytest.raises(openai.NotFoundError):
-            sdk.files.content("file-nope")
+        assert error_body(refused.value) == expected
 
-    def test_bad_uploads(self) -> None:
-        """A batch file that is not UTF-8 JSONL, or an unknown purpose, is a 400."""
+    def test_unknown_file(self) -> None:
+        """Retrieving an unknown file or its content is a 404 naming it, param ``id``."""
         sdk = client(FakeBatchAPI())
-        with pytest.raises(openai.BadRequestError, match=r"Must be \.jsonl"):
-            sdk.files.create(file=("in.csv", b"a,b\n"), purpose="batch")
-        with pytest.raises(openai.BadRequestError, match="UTF-8"):
-            sdk.files.create(file=("in.jsonl", b"\xff\xfe{}\n"), purpose="batch")
-        with pytest.raises(openai.BadRequestError, match="purpose"):
-            sdk.files.create(file=("in.jsonl", jsonl(1)), purpose="nope")  # type: ignore[arg-type]
+        expected = openai_error("No such File object: file-nope", "id")
+        with pytest.raises(openai.NotFoundError) as refused:
+            sdk.files.retrieve("file-nope")
+        assert error_body(refused.value) == expected
+        with pytest.raises(openai.NotFoundError) as refused:
+            sdk.files.content("file-nope")
+        assert error_body(refused.value) == expected
 
     @pytest.mark.parametrize(
-        ("change", "code"),
+        ("name", "content"),
         [
-            ({"endpoint": "/v1/nope"}, "invalid_value"),
-            ({"completion_window": "48h"}, "invalid_value"),
-            ({"metadata": {"k": 1}}, "invalid_type"),
-            ({"metadata": {f"k{i}": "v" for i in range(17)}}, "invalid_value"),
+            ("in.csv", b'{"custom_id": "a"}\n'),
+            ("in.jsonl", b"\xff\xfe{}\n"),
+            ("in.jsonl", b""),
+            ("in.jsonl", b"\n  \n"),
+            ("in.jsonl", b"{malformed json\n"),
+            ("in.jsonl", b"[1, 2]\n"),
         ],
+        ids=["not-jsonl-name", "not-utf8", "empty", "blank", "malformed", "not-an-object"],
     )
-    def test_bad_creates(self, change: dict[str, Any], code: str) -> None:
-        """A create the API refuses is a 400 with OpenAI's code, and makes no batch."""
+    def test_bad_batch_files(self, name: str, content: bytes) -> None:
+        """A batch file that is not JSONL (its name, its encoding, an empty file or a first
+        line that is no JSON object) is refused at upload with OpenAI's 400."""
+        api = FakeBatchAPI()
+        sdk = client(api)
+        with pytest.raises(openai.BadRequestError) as refused:
+            sdk.files.create(file=(name, content), purpose="batch")
+        expected = openai_error("Invalid file format for Batch API. Must be .jsonl")
+        assert error_body(refused.value) == expected
+
+    def test_unknown_purpose(self) -> None:
+        """An upload with a purpose OpenAI does not know is a 400 naming the parameter."""
+        sdk = client(FakeBatchAPI())
+        with pytest.raises(openai.BadRequestError) as refused:
+            sdk.files.create(file=("in.jsonl", jsonl(1)), purpose="nope")  # type: ignore[arg-type]
+        assert (refused.value.code, refused.value.param) == ("invalid_value", "purpose")
+
+    @pytest.mark.parametrize(
+        ("change", "expected"),
+        [
+            (
+                {"endpoint": "/v1/nope"},
+                openai_error(
+                    "Invalid value: '/v1/nope'. Supported values are: "
+                    + ", ".join(f"'{e}'" for e in sorted(ENDPOINTS)[:-1])
+                    + f", and '{sorted(ENDPOINTS)[-1]}'.",
+                    "endpoint",
+                    "invalid_value",
+                ),
+            ),
+            (
+                {"completion_window": "48h"},
+                openai_error(
+                    "Invalid value: '48h'. Supported values are: '24h'.",
+                    "completion_window",
+                    "invalid_value",
+                ),
+            ),
+            (
+                {"input_file_id": "wrong-id"},
+                openai_error(
+                    "Invalid 'input_file_id': 'wrong-id'. Expected an ID that begins with 'file'.",
+                    "input_file_id",
+                    "invalid_value",
+                ),
+            ),
+            (
+                {"metadata": {"tags": ["a"]}},
+                openai_error(
+                    "Invalid type for 'metadata.tags': expected a string, but got an array"
+                    " instead.",
+                    "metadata.tags",
+                    "invalid_type",
+                ),
+            ),
+        ],
+        ids=["endpoint", "window", "file-id", "metadata-type"],
+    )
+    def test_bad_creates(self, change: dict[str, Any], expected: dict[str, Any]) -> None:
+        """A create the API refuses is a 400 with OpenAI's body, and makes no batch."""
         api = FakeBatchAPI()
         sdk = client(api)
         upload = sdk.files.create(file=("in.jsonl", jsonl(1)), purpose="batch")
         params = {"input_file_id": upload.id, "endpoint": ENDPOINT, "completion_window": "24h"}
         with pytest.raises(openai.BadRequestError) as refused:
             sdk.batches.create(**{**params, **change})
-        assert refused.value.code == code
+        assert error_body(refused.value) == expected
+        assert api.batches() == []
+
+    def test_metadata_limits(self) -> None:
+        """Metadata past OpenAI's limits (17 pairs) is a 400, and makes no batch."""
+        api = FakeBatchAPI()
+        sdk = client(api)
+        upload = sdk.files.create(file=("in.jsonl", jsonl(1)), purpose="batch")
+        with pytest.raises(openai.BadRequestError) as refused:
+            sdk.batches.create(
+                input_file_id=upload.id,
+                endpoint=ENDPOINT,
+                completion_window="24h",
+                metadata={f"k{i}": "v" for i in range(17)},
+            )
+        assert (refused.value.code, refused.value.param) == ("invalid_value", "metadata")
         assert api.batches() == []
 
     def test_missing_parameter(self) -> None:
@@ -279,13 +432,15 @@ class TestErrors:
         sdk = client(FakeBatchAPI())
         with pytest.raises(openai.BadRequestError) as refused:
             sdk.post("/batches", body={"endpoint": ENDPOINT}, cast_to=dict)
-        assert (refused.value.code, refused.value.param) == (
-            "missing_required_parameter",
+        assert error_body(refused.value) == openai_error(
+            "Missing required parameter: 'input_file_id'.",
             "input_file_id",
+            "missing_required_parameter",
         )
 
     def test_unknown_input_file_fails_the_batch(self) -> None:
-        """A batch whose input file does not exist fails validation, as OpenAI's does."""
+        """A batch whose input file does not exist is created, then fails validation with
+        OpenAI's invalid_request error on ``file_id``."""
         api = FakeBatchAPI()
         sdk = client(api)
         batch = sdk.batches.create(
@@ -295,14 +450,36 @@ class TestErrors:
         assert last.status == "failed"
         assert last.errors is not None
         assert last.errors.data
-        assert last.errors.data[0].code == "invalid_request"
+        [error] = last.errors.data
+        assert (error.code, error.param, error.line) == ("invalid_request", "file_id", None)
+        assert error.message.startswith("Cannot find file file-nope, or organization ")
 
-    @pytest.mark.parametrize("limit", [0, 101])
-    def test_bad_limit(self, limit: int) -> None:
-        """A page size outside 1..100 is a 400."""
+    @pytest.mark.parametrize(
+        ("limit", "message", "code"),
+        [
+            (-1, "integer below minimum value. Expected a value >= 0, but got -1",
+             "integer_below_min_value"),
+            (101, "integer above maximum value. Expected a value <= 100, but got 101",
+             "integer_above_max_value"),
+        ],
+    )  # fmt: skip
+    def test_bad_limit(self, limit: int, message: str, code: str) -> None:
+        """A page size outside 0..100 is a 400 with OpenAI's message."""
         sdk = client(FakeBatchAPI())
-        with pytest.raises(openai.BadRequestError):
+        with pytest.raises(openai.BadRequestError) as refused:
             sdk.batches.list(limit=limit)
+        assert error_body(refused.value) == openai_error(
+            f"Invalid 'limit': {message} instead.", "limit", code
+        )
+
+    def test_unknown_after(self) -> None:
+        """Listing after a batch id the API does not know is a 404 naming it."""
+        api = FakeBatchAPI()
+        sdk = client(api)
+        submit(api, sdk)
+        with pytest.raises(openai.NotFoundError) as refused:
+            sdk.batches.list(after="batch_nope")
+        assert error_body(refused.value) == openai_error("No batch found with id 'batch_nope'.")
 
     def test_unknown_route(self) -> None:
         """A route the API does not have is a 404 naming it."""
@@ -334,6 +511,14 @@ class TestPagination:
         assert [b.id for b in last.data] == listed[200:]
         assert len(sdk.batches.list().data) == 20
 
+    def test_limit_zero(self) -> None:
+        """A page of size 0 is empty and says nothing follows, so no paginator spins."""
+        api = FakeBatchAPI()
+        sdk = client(api)
+        submit(api, sdk)
+        page = sdk.batches.list(limit=0)
+        assert (page.data, page.has_more) == ([], False)
+
 
 class TestServedObjects:
     """A property: whatever the fates and the poll schedule, what is served is valid."""
@@ -348,8 +533,8 @@ class TestServedObjects:
     def test_polls_validate(
         self, fates: list[Fate], schedule: list[int], sizes: list[int], cancels: list[bool]
     ) -> None:
-        """Every response validates, under openai and batchfsm, and every batch's polls
-        pass check_history, with cancels thrown in."""
+        """Every response validates under the openai profile, and every batch's polls pass
+        check_history, whatever the fates, the poll schedule and the cancels thrown in."""
         chosen = iter(fates)
         api = FakeBatchAPI(fate=lambda batch: next(chosen))
         sdk = client(api)
@@ -357,8 +542,9 @@ class TestServedObjects:
         for size in sizes[: len(fates)]:
             if size:
                 batch = submit(api, sdk, size)
-            else:  # an empty input file: OpenAI fails it while validating
-                upload = sdk.files.create(file=("in.jsonl", b""), purpose="batch")
+            else:  # a bad line after the first: OpenAI fails the batch while validating
+                content = jsonl(1) + b"{not json\n"
+                upload = sdk.files.create(file=("in.jsonl", content), purpose="batch")
                 batch = sdk.batches.create(
                     input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h"
                 )
@@ -377,8 +563,75 @@ class TestServedObjects:
                 else:
                     seen.append(served(sdk.batches.retrieve(batch_id)))
         for batch_id, seen in polls.items():
-            report = batchfsm.check_history(seen)
+            report = batchfsm.check_history(seen, profile="openai")
             assert report.ok, (batch_id, report.errors)
+
+
+class TestStore:
+    """The API keeps its batches in a batchfsm.store Store when given one."""
+
+    def test_cycle_through_the_store(self, tmp_path: Path) -> None:
+        """Every change goes through the store: what the client polls is what the store
+        holds, and the store's audit history (stamped in virtual time) passes check_history
+        and ends where the client's polls end."""
+        clock = ManualClock(1_700_000_000)
+        with SQLiteStore(tmp_path / "fake.db", clock=clock) as store:
+            api = FakeBatchAPI(clock=clock, store=store, fate=Fate.completes(failing=0.5))
+            assert api.store is store
+            sdk = client(api)
+            polls = [served(b) for b in poll(api, sdk, submit(api, sdk, 4))]
+            last = polls[-1]
+            assert last["status"] == "completed"
+            assert batchfsm.unstructure(store.get(last["id"])) == last
+            history = store.history(last["id"])
+            assert batchfsm.check_history(history, profile="openai").ok
+            assert batchfsm.check_history(polls, profile="openai").ok
+            assert history[-1] == last
+            changes = store.events(last["id"])
+            assert [c.event for c in changes][:2] == ["create", "start"]
+            assert all(1_700_000_000 <= c.at <= clock() for c in changes)
+            assert len(lines(sdk, last["output_file_id"])) == 2
+
+    def test_cancel_and_refusal_through_the_store(self, tmp_path: Path) -> None:
+        """A cancel is applied by the store; cancelling the cancelled batch again changes
+        nothing, and a finished batch's refusal (409) writes nothing."""
+        clock = ManualClock(1_700_000_000)
+        with SQLiteStore(tmp_path / "fake.db", clock=clock) as store:
+            api = FakeBatchAPI(clock=clock, store=store)
+            sdk = client(api)
+            cancelled = submit(api, sdk)
+            assert sdk.batches.cancel(cancelled.id).status == "cancelling"
+            finished = submit(api, sdk)
+            api.advance(3_600)
+            assert sdk.batches.retrieve(cancelled.id).status == "cancelled"
+            version = store.version(cancelled.id)
+            sdk.batches.cancel(cancelled.id)
+            assert store.version(cancelled.id) == version
+            version = store.version(finished.id)
+            with pytest.raises(openai.ConflictError):
+                sdk.batches.cancel(finished.id)
+            assert store.version(finished.id) == version
+            assert store.get(finished.id).status is Status.COMPLETED
+
+    def test_the_stores_lifecycle_drives(self, tmp_path: Path) -> None:
+        """The store's Lifecycle makes the batches: its hooks see every change."""
+        seen: list[str] = []
+        lifecycle = Lifecycle(hooks=[lambda batch, event, *_: seen.append(str(event))])
+        with SQLiteStore(tmp_path / "fake.db", lifecycle=lifecycle) as store:
+            api = FakeBatchAPI(store=store)
+            assert api.lifecycle is lifecycle
+            sdk = client(api)
+            poll(api, sdk, submit(api, sdk, 2))
+        assert seen[0] == "create"
+        assert seen[-1] == "complete"
+
+    def test_store_arguments(self, tmp_path: Path) -> None:
+        """A store that is no Store, or a profile given with a store, is an ArgumentError."""
+        with pytest.raises(ArgumentError):
+            FakeBatchAPI(store=object())  # type: ignore[arg-type]
+        with SQLiteStore(tmp_path / "fake.db") as store, pytest.raises(ArgumentError):
+            FakeBatchAPI(store=store, profile="strict")
+        assert FakeBatchAPI().store is None
 
 
 class TestArguments:
