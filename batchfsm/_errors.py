@@ -226,6 +226,8 @@ class ReentryError(TransitionError):
     """An event was fired on a batch from inside one of that batch's own hooks; it is
     refused and changes nothing (the change the hook is reacting to is not done yet, and
     may still be rolled back).
+
+    It subclasses no builtin beyond `Exception`.
     """
 
     def __init__(self, batch_id: str, status: Status, event: str) -> None:
@@ -239,6 +241,8 @@ class ReentryError(TransitionError):
 class HookError(TransitionError):
     """A transition hook raised; the transition was rolled back and the hook's exception
     is the ``__cause__``.
+
+    Later hooks were not called. It subclasses no builtin beyond `Exception`.
 
     Attributes:
         hook: The hook that raised.

@@ -52,8 +52,9 @@ from ._validate import Report, validate
 
 __all__ = ["PROVIDERS", "from_provider", "native_of", "to_provider"]
 
-#: The names `from_provider` takes besides ``auto``: each native API, and ``openai``.
 PROVIDERS: tuple[str, ...] = tuple(sorted((*BY_NAME, "openai")))
+"""The names `from_provider` (and ``batchfsm validate --provider``) takes besides ``auto``:
+each native batch API it reads, and ``openai`` for OpenAI's own shape."""
 
 _WARNING = Severity.WARNING
 _ABSENT: Any = object()

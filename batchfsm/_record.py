@@ -122,10 +122,13 @@ class Usage:
 class Batch:
     """An OpenAI-style batch object, with every field of the wire object.
 
-    ``extra`` holds the keys this version does not know, verbatim; ``omitted`` names the
-    optional keys the source left out (such a key is written back only once it has a
-    value); ``normalizations`` lists what the ``compat`` profile changed while decoding.
-    Equality compares the wire content: two records are equal when they encode alike.
+    Timestamps are Unix seconds. ``extra`` holds the keys this version does not know,
+    verbatim; ``omitted`` names the optional keys the source left out (such a key is
+    written back only once it has a value); ``normalizations`` lists what the ``compat``
+    profile changed while decoding, as warning `Violation`s, and takes no part in equality.
+    Equality compares the wire content: two records are equal when they encode alike. The
+    record is mutable (the engine changes ``status`` and the stamps in place), so it is
+    not hashable.
     """
 
     id: str

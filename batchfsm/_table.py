@@ -37,7 +37,11 @@ __all__ = [
 
 
 class Event(str, enum.Enum):
-    """Everything that changes a batch; each value is the `Lifecycle` method's name."""
+    """Everything that changes a batch; each value is the `Lifecycle` method's name.
+
+    ``str(event)`` gives the value and, as a `str` enum, a member equals it
+    (``Event.START == "start"``); `Lifecycle.fire` takes either.
+    """
 
     CREATE = "create"
     START = "start"
@@ -86,6 +90,10 @@ class Operation:
     """A change of the table that is not an edge: it creates a batch, or changes one
     without moving its status.
 
+    The table has two: ``create`` (allowed in no status, since it makes a ``validating``
+    batch; guarded by the limits of OpenAI's create call) and ``record_progress``
+    (allowed while requests run; guarded by ``counts.exceeds_total``).
+
     Attributes:
         event: The event.
         statuses: The statuses it is allowed in (none for creation, which makes one).
@@ -100,7 +108,7 @@ class Operation:
 _D, _T = Provenance.DOCUMENTED, Provenance.TOLERATED
 S, E = Status, Event
 
-#: Every edge of the lifecycle, in the order of docs/research.md §2.
+# Every edge of the lifecycle (its docstring follows the tuple).
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         E.START,
@@ -195,16 +203,22 @@ TRANSITIONS: tuple[Transition, ...] = (
         "[OAS-cancel] [LITELLM-36034]",
     ),
 )
+"""Every edge of the lifecycle, in the order of docs/research.md §2.
+
+The engine, the validator, the strategies and the lifecycle table page are all derived
+from it.
+"""
 
 #: The status a new batch has, and the stamp its creation sets (with ``expires_at``).
 INITIAL: Status = Status.VALIDATING
 CREATE_STAMP = "created_at"
 
-#: (event, status) pairs that are accepted and change nothing: cancelling a batch that is
-#: already cancelling or cancelled answers 200 on OpenAI ([LS-err] [LITELLM-36034]).
 IDEMPOTENT: frozenset[tuple[Event, Status]] = frozenset(
     {(E.CANCEL, Status.CANCELLING), (E.CANCEL, Status.CANCELLED)}
 )
+"""The ``(event, status)`` pairs that are accepted and change nothing: cancelling a batch
+that is already cancelling or cancelled answers 200 on OpenAI (docs/research.md, LS-err and
+LITELLM-36034)."""
 
 #: Creating a batch: it starts in `INITIAL`, stamped `CREATE_STAMP`, due a window later.
 #: Its guards are the limits OpenAI's create call enforces.
@@ -226,11 +240,13 @@ RECORD_PROGRESS = Operation(
     E.RECORD_PROGRESS, (S.IN_PROGRESS, S.CANCELLING), _guards("counts.exceeds_total")
 )
 
-#: The events of the edges, in table order.
 EVENTS: tuple[Event, ...] = tuple(dict.fromkeys(t.event for t in TRANSITIONS))
+"""The events of the edges, in table order: ``start``, ``fail``, ``finalize``,
+``complete``, ``expire``, ``cancel``, ``finish_cancel`` (``create`` and
+``record_progress`` are `Operation`s)."""
 
-#: The statuses no edge leaves.
 TERMINAL: frozenset[Status] = frozenset(Status) - {t.source for t in TRANSITIONS}
+"""The statuses no edge leaves: ``completed``, ``failed``, ``expired``, ``cancelled``."""
 
 
 def transitions_for(profile: Profile | str) -> tuple[Transition, ...]:
