@@ -352,6 +352,24 @@ class _Machine(Machine):
 class Lifecycle:
     """Drives `Batch` records through the lifecycle table: only legal changes, each stamped.
 
+    Each change is guarded by the rules the validator checks. Every event method raises
+    `IllegalTransition`, `GuardError`, `HookError` or `ReentryError` (all
+    `TransitionError`s) and leaves the batch as it was when it does; wrong arguments raise
+    `ArgumentError`. ``now``, where a method takes it, is the Unix second to stamp instead
+    of the clock's reading, clamped as the clock is.
+
+    Threads: each event is atomic per batch across every `Lifecycle` of the process (they
+    share one set of per-batch locks). A hook runs inside its event: an event it fires on
+    its own batch raises `ReentryError` and changes nothing, and any exception it raises
+    (``KeyboardInterrupt`` and ``SystemExit`` included, which propagate as they are) rolls
+    the change back. A clock reading that would put the deadline of a new batch past
+    2**63 - 1 is refused before anything is made.
+
+    Attributes:
+        profile: The `Profile` this engine drives batches under.
+        transitions: The `Transition`s it allows: every edge, or under ``strict`` only the
+            documented ones.
+
     Args:
         clock: A zero-argument callable returning Unix seconds (an int, or a float such as
             ``time.time`` gives, floored to the second); the wall clock by default. A stamp
@@ -520,7 +538,8 @@ class Lifecycle:
         Args:
             batch: The batch; changed in place, or not at all.
             event: An `Event` (or its name); not ``create``, which makes a batch.
-            now: The Unix seconds to stamp instead of the clock's reading.
+            now: The Unix seconds to stamp instead of the clock's reading (not for
+                ``record_progress``, which stamps nothing).
             data: What the event takes: ``total`` for start; ``errors`` for fail;
                 ``output_file_id`` and ``error_file_id`` for complete, expire and
                 finish_cancel; ``completed`` and ``failed`` for record_progress.
@@ -530,7 +549,8 @@ class Lifecycle:
             GuardError: when the change would break a rule that guards it (its ``code``
                 is the one the validator reports for it).
             HookError: when a hook raised; the change was rolled back.
-            ArgumentError: for an unknown event, or data it does not take.
+            ArgumentError: for an unknown event, data it does not take, or a ``now`` for
+                ``record_progress``.
         """
         try:
             known = Event(event)

@@ -44,6 +44,8 @@ class Report:
             counts the rest.
         batch: The decoded record (the last snapshot's, for a history), or None when the
             payload could not be decoded.
+        batch_id: The payload's ``id`` whenever one could be read (even when it could not
+            be decoded); for a history, the batch's.
     """
 
     violations: tuple[Violation, ...]
@@ -66,7 +68,8 @@ class Report:
         return tuple(v for v in self.violations if v.severity is _WARNING)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable summary: ``{"ok", "batch_id", "violations": [...]}``."""
+        """A JSON-serialisable summary: ``{"ok", "batch_id", "violations": [...]}``, each
+        violation as ``{"code", "path", "message", "severity"}``."""
         return {
             "ok": self.ok,
             "batch_id": self.batch_id,
@@ -253,7 +256,13 @@ def check_history(snapshots: Iterable[object], *, profile: Profile | str = "open
     """Check polled snapshots of one batch, in order: each alone, and each against the last.
 
     Polls may skip statuses; each status must still be reachable from the one before by
-    the profile's edges. Paths are prefixed with the snapshot's index (``$[3].status``).
+    the profile's edges (a status that went back is ``history.unreachable``, without a
+    ``history.stamp_changed`` for each stamp it lost). Paths are prefixed with the
+    snapshot's index (``$[3].status``).
+
+    Returns:
+        A `Report` whose ``batch`` is the last snapshot's record and whose ``batch_id``
+        is the batch's id.
 
     Raises:
         ArgumentError: for a `snapshots` that is not iterable, an item of the wrong
