@@ -76,16 +76,16 @@ NAMES: dict[str, Any] = {
 class Stage(str, enum.Enum):
     """Where a rule is checked."""
 
-    #: By the codec, while it reads the wire object: the value cannot be a batch field.
     DECODE = "decode"
-    #: By the encoders: a value set on a record by hand has no wire form.
+    """By the codec, while it reads the wire object: the value cannot be a batch field."""
     ENCODE = "encode"
-    #: On one decoded batch.
+    """By the encoders: a value set on a record by hand has no wire form."""
     PAYLOAD = "payload"
-    #: Between two successive snapshots of one batch (`check_history`).
+    """On one decoded batch."""
     HISTORY = "history"
-    #: While `from_provider` reads a native batch object as OpenAI's batch.
+    """Between two successive snapshots of one batch (`check_history`)."""
     PROVIDER = "provider"
+    """While `from_provider` reads a native batch object as OpenAI's batch."""
 
 
 @attrs.frozen
@@ -141,8 +141,12 @@ class Rule:
         severity: How bad it is under a profile that allows only documented behaviour.
         tolerated: How bad it is under a profile that tolerates more (None: the same).
         quirk: Reported only by a profile that reads provider quirks (``compat.*``).
-        when: The condition under which the rule is broken (`Check.when`); empty for
-            rules the codec or the history check finds.
+        when: The condition under which the rule is broken: a Python expression over the
+            batch's facts (its wire fields, with ``total``, ``completed``, ``failed``, the
+            token counts and ``errors``, the error list, lifted to the top, and
+            ``window``, the window in seconds). Empty for rules the codec or the history
+            check finds. The validator's checks and the engine's guards are generated
+            from it.
         path: Where the violation points.
         message: What is reported (`Check.message`).
         each: For a family of checks, the substitutions (``$name``) of each one.
@@ -183,7 +187,8 @@ class Rule:
         return tuple(_substituted(self, names) for names in self.each(lifeline))
 
     def build_example(self) -> Any:
-        """The rule's minimal example."""
+        """The minimal example that breaks this rule alone: a wire dict, JSON bytes for
+        the ``json.*`` rules, a list of snapshots for the ``history.*`` rules."""
         return self.example(ex.base_payload())
 
 
@@ -319,7 +324,7 @@ _VERTEX_FAILED: dict[str, Any] = {
     "updateTime": "2024-10-16T19:35:00Z",
 }  # fmt: skip
 
-#: Every rule, in catalog order.
+# Every rule, in catalog order (its docstring follows the tuple).
 RULES: tuple[Rule, ...] = (
     # -- decoding: found by the codec ---------------------------------------------------
     Rule("json.empty", "the input is empty or blank", ex.raw(b""), _DECODE),
@@ -762,6 +767,12 @@ RULES: tuple[Rule, ...] = (
         _WARNING,
     ),
 )
+"""Every violation code `validate` and `check_history` can report, one `Rule` each, in
+catalog order.
+
+The validator's checks, the engine's guards, the violation codes page and the strategies
+that break payloads are all made from it.
+"""
 
 #: The rules by code.
 BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
