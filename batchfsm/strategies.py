@@ -4,6 +4,9 @@ Needs the ``hypothesis`` extra (``pip install batchfsm[hypothesis]``). Every val
 produced by firing the real engine's events (`Lifecycle.fire`) along a random path of the
 lifecycle table, so it is reachable by construction and shrinks towards short paths, small
 counts and no extras. Broken payloads and histories are valid ones with one rule broken.
+batchfsm registers a Hypothesis entry point, so wherever Hypothesis is installed
+``st.from_type(batchfsm.Batch)`` draws from `batches`. Every ``profile`` argument is a
+`Profile` or a preset's name.
 """
 
 from __future__ import annotations
