@@ -23,6 +23,7 @@ import attrs
 
 from . import _codec
 from ._errors import ArgumentError, PayloadError, Severity, Violation, capped
+from ._models import NOT_A_MODEL, model_wire
 from ._profile import Profile, resolve
 from ._providers_table import (
     BY_NAME,
@@ -653,7 +654,8 @@ def from_provider(
     """Read a native batch object as OpenAI's batch, report each loss, and validate it.
 
     Args:
-        data: JSON text (bytes or str), a decoded mapping, or a `Batch`.
+        data: JSON text (bytes or str), a decoded mapping, a `Batch`, or a pydantic model
+            of an SDK (Anthropic's ``MessageBatch``): its ``model_dump(mode="json")``.
         provider: One of `PROVIDERS`, or ``auto`` to recognise the object by its shape
             (an OpenAI-shaped payload is then validated as it is).
         profile: The profile the batch is validated under.
@@ -681,10 +683,14 @@ def from_provider(
             return validate(data, profile=resolved)  # says what is wrong with the text
     elif isinstance(data, Mapping):
         value = data if type(data) is dict else dict(data)
-    else:
+    elif (value := model_wire(data)) is NOT_A_MODEL:
         raise ArgumentError(
-            "data", f"expected JSON text, a mapping or a Batch, got {type(data).__name__}"
+            "data",
+            f"expected JSON text, a mapping, a Batch or a pydantic model, got"
+            f" {type(data).__name__}",
         )
+    if not isinstance(value, dict):  # a model that dumps no object: validate says so
+        return validate(data, profile=resolved)
     name = recognise(value) if provider == "auto" else provider
     if name is None:
         names = "; ".join(f"{p.name}: {describe_marks(p)}" for p in BY_NAME.values())

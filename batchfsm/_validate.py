@@ -18,6 +18,7 @@ from ._checks import checker
 from ._compat import normalize
 from ._errors import MAX_PER_CODE, ArgumentError, PayloadError, Severity, Violation, capped
 from ._fastpath import MISS
+from ._models import NOT_A_MODEL, model_wire
 from ._profile import PRESETS, Profile, resolve
 from ._record import Batch, Status
 from ._repair import repair
@@ -118,7 +119,8 @@ def validate(data: object, *, profile: Profile | str = "openai") -> Report:
     """Check a batch payload against the wire format and the lifecycle, reporting everything.
 
     Args:
-        data: JSON text (bytes or str), a decoded mapping, or a `Batch`.
+        data: JSON text (bytes or str), a decoded mapping, a `Batch`, or a pydantic model
+            of an SDK (``openai.types.Batch``): its ``model_dump(mode="json")``.
         profile: A `Profile` or a preset's name: ``strict`` (OpenAI's documented
             behaviour only), ``openai`` (also the tolerated edges) or ``compat`` (also
             provider quirks, each a warning).
@@ -162,7 +164,7 @@ def _validate(data: object, profile: Profile) -> Report:
             return Report(tuple(error.violations), None, _codec.payload_id(data))
     elif isinstance(data, Mapping):
         value = data if type(data) is dict else dict(data)
-    else:
+    elif (value := model_wire(data)) is NOT_A_MODEL:  # else an SDK's pydantic model's
         raise ArgumentError(
             "data", f"expected JSON text, a mapping or a Batch, got {type(data).__name__}"
         )
