@@ -90,6 +90,7 @@ class BatchLifecycleMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def fire(self, data: st.DataObject) -> None:
+        """Rule: fire an event, legal or not, with data that meets its guards or may not."""
         # Half the time an event that moves the batch on from its status (or records
         # progress), or a run would seldom get past the first refusals.
         status = self.batch.status
@@ -113,10 +114,12 @@ class BatchLifecycleMachine(RuleBasedStateMachine):
 
     @rule(seconds=st.integers(-3_600, 90_000))
     def move_clock(self, seconds: int) -> None:
+        """Rule: move the clock on, or back by up to an hour."""
         self.clock.advance(seconds)
 
     @rule()
     def round_trip(self) -> None:
+        """Rule: the batch survives a round trip through the codec."""
         # The batch object is never swapped: a system under test may hold it, or its
         # identity (the engine's per-batch lock, hooks keyed by it), for the whole run.
         assert loads(dumps(self.batch)) == self.batch
@@ -125,9 +128,11 @@ class BatchLifecycleMachine(RuleBasedStateMachine):
 
     @invariant()
     def batch_is_valid(self) -> None:
+        """Invariant: the batch validates under the engine's profile."""
         report = validate(self.batch, profile=self.profile)
         assert report.errors == (), report.errors
 
     @invariant()
     def system_agrees(self) -> None:
+        """Invariant: `check_system` passes."""
         self.check_system(self.batch)
