@@ -23,6 +23,7 @@ from ._compat import normalize
 from ._errors import MAX_PER_CODE, PayloadError, Violation
 from ._fastpath import MISS, decoder, encoder
 from ._jsonpath import ROOT, child, join
+from ._models import NOT_A_MODEL, model_wire
 from ._profile import Profile, resolve
 from ._record import (
     BOOKKEEPING,
@@ -449,11 +450,14 @@ def loads(data: _json.Text, *, profile: Profile | str = "openai") -> Batch:
     Raises:
         PayloadError: for anything that is not a valid batch object: not UTF-8, not JSON,
             not an object, missing keys, wrong types (every problem, each with its path).
-        ArgumentError: for a `data` that is not bytes or str, or an unknown profile.
+        ArgumentError: for a `data` that is not bytes or str (nor a pydantic model of an
+            SDK, read as its ``model_dump(mode="json")``), or an unknown profile.
     """
     fast = _fast_loads.get(profile) if type(profile) in (str, Profile) else None
     key = "openai" if fast is not None else reading(profile)
     if type(data) not in _TEXT_TYPES:
+        if (wire := model_wire(data)) is not NOT_A_MODEL:  # an SDK's pydantic model
+            return structure(wire, profile=profile) if type(wire) is dict else read(wire, key)
         data = _json.text(data)
     try:
         value = _json.quick_parse(data)

@@ -17,7 +17,7 @@ import pytest
 from openai.types import Batch as OpenAIBatch
 
 import batchfsm
-from batchfsm import ArgumentError
+from batchfsm import ArgumentError, PayloadError
 
 PAYLOADS = Path(__file__).parent / "payloads"
 OPENAI_PAYLOADS = sorted(PAYLOADS.glob("0*.json"))
@@ -61,6 +61,14 @@ def _openai_models(payload: dict[str, Any]) -> list[OpenAIBatch]:
     return models
 
 
+def _decoded(data: Any, profile: str) -> Any:
+    """What loads makes of `data`: a Batch, or the violations of its PayloadError."""
+    try:
+        return batchfsm.loads(data, profile=profile)
+    except PayloadError as error:
+        return error.violations
+
+
 def _snapshots(path: Path) -> list[dict[str, Any]]:
     value = json.loads(path.read_bytes())
     return value if isinstance(value, list) else [value]
@@ -77,6 +85,18 @@ class TestOpenAIBatch:
                 assert batchfsm.validate(model, profile=profile) == batchfsm.validate(
                     payload, profile=profile
                 )
+
+    @pytest.mark.parametrize("path", OPENAI_PAYLOADS, ids=lambda p: p.name)
+    def test_loads_reads_the_model_as_its_text(self, path: Path) -> None:
+        """loads of the model decodes what loads of the payload's text decodes, or refuses
+        it with the same problems, under every profile; dumps writes the payload back."""
+        text = path.read_bytes()
+        for model in _openai_models(json.loads(text)):
+            for profile in PROFILES:
+                expected = _decoded(text, profile)
+                assert _decoded(model, profile) == expected
+                if isinstance(expected, batchfsm.Batch):
+                    assert batchfsm.dumps(expected) == batchfsm.dumps(_decoded(model, profile))
 
     @pytest.mark.parametrize("path", OPENAI_PAYLOADS, ids=lambda p: p.name)
     def test_from_provider_and_history_read_the_model(self, path: Path) -> None:
@@ -159,15 +179,19 @@ class TestAnyModel:
         assert [v.code for v in batchfsm.from_provider(_Bare([1])).violations] == [
             "json.not_object"
         ]
+        with pytest.raises(PayloadError) as info:
+            batchfsm.loads(_Bare([1]))  # type: ignore[arg-type]
+        assert [v.code for v in info.value.violations] == ["json.not_object"]
 
     @pytest.mark.parametrize(
         "call",
         [
             batchfsm.validate,
             batchfsm.from_provider,
+            batchfsm.loads,
             lambda data: batchfsm.check_history([data]),
         ],
-        ids=["validate", "from_provider", "check_history"],
+        ids=["validate", "from_provider", "loads", "check_history"],
     )
     def test_a_failing_model_dump_is_an_argument_error(self, call: Any) -> None:
         """A model_dump that raises is an ArgumentError naming the model and what it raised,
