@@ -30,6 +30,7 @@ from ._record import (
     Usage,
 )
 from ._rules import RULES, Rule, Stage
+from ._schema import json_schema
 from ._table import EVENTS, IDEMPOTENT, TERMINAL, TRANSITIONS, Event, Operation, Transition
 from ._validate import Report, check_history, validate
 
@@ -91,6 +92,7 @@ __all__ = [
     "check_history",
     "dumps",
     "from_provider",
+    "json_schema",
     "loads",
     "structure",
     "to_provider",

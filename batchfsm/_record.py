@@ -174,6 +174,9 @@ TIMESTAMP_FIELDS: tuple[str, ...] = (
     "cancelled_at",
 )
 
+#: The wire keys that hold a file id: a non-empty string (or null, where optional).
+FILE_ID_FIELDS: tuple[str, ...] = ("input_file_id", "output_file_id", "error_file_id")
+
 #: The keys the OpenAI spec requires on every batch object.
 REQUIRED_FIELDS: frozenset[str] = frozenset(
     {"id", "object", "endpoint", "input_file_id", "completion_window", "status", "created_at"}
@@ -257,6 +260,8 @@ METADATA_MAX_KEY = 64
 METADATA_MAX_VALUE = 512
 
 _WINDOW = re.compile(r"([1-9][0-9]{0,5})h\Z")
+#: How `window_seconds` reads a window: 1 to 999999 hours, as ``24h`` (group 1 the hours).
+WINDOW_PATTERN: re.Pattern[str] = _WINDOW
 
 
 @functools.lru_cache(maxsize=64)
