@@ -92,7 +92,7 @@ class RequestCounts:
 
 @attrs.define(slots=True, kw_only=True)
 class InputTokensDetails:
-    """``usage.input_tokens_details``."""
+    """The ``usage.input_tokens_details`` object: how many input tokens came from the cache."""
 
     cached_tokens: int = 0
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
@@ -100,7 +100,7 @@ class InputTokensDetails:
 
 @attrs.define(slots=True, kw_only=True)
 class OutputTokensDetails:
-    """``usage.output_tokens_details``."""
+    """The ``usage.output_tokens_details`` object: how many output tokens were reasoning."""
 
     reasoning_tokens: int = 0
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False)

@@ -44,27 +44,6 @@ def test_import_does_not_import_hypothesis() -> None:
     assert out.stdout.split() == ["False", "False"]
 
 
-def test_api_reference_matches_all() -> None:
-    """docs/api.md has one `## ` section per name in __all__, in its order, then the modules."""
-    page = Path(__file__).parent.parent / "docs" / "api.md"
-    headings: list[str] = []
-    fenced = False
-    for line in page.read_text("utf-8").splitlines():
-        if line.startswith("```"):
-            fenced = not fenced
-        elif line.startswith("## ") and not fenced:
-            headings.append(line[3:].strip())
-    names = [heading for heading in headings if heading.isidentifier()]
-    modules = [heading for heading in headings if not heading.isidentifier()]
-    assert set(names) == set(batchfsm.__all__), (
-        f"missing: {sorted(set(batchfsm.__all__) - set(names))}, "
-        f"unknown: {sorted(set(names) - set(batchfsm.__all__))}"
-    )
-    assert names == sorted(names), "the name sections are not in sorted order"
-    assert len(names) == len(set(names)), "a name has two sections"
-    assert modules == ["batchfsm.store", "batchfsm.strategies", "batchfsm.testing"]
-
-
 def test_guarantees_page_names_tests_that_exist() -> None:
     """Every test docs/guarantees.md links to a promise exists in the file it names."""
     root = Path(__file__).parent.parent

@@ -74,7 +74,8 @@ class TestViolation:
             violation.code = "z"  # type: ignore[misc]
 
 
-# Each exception and the one builtin (besides Exception) it subclasses, as docs/api.md says.
+# Each exception and the one builtin (besides Exception) it subclasses, as
+# docs/reference/errors.md says.
 BUILTINS: dict[type[Exception], type[Exception] | None] = {
     batchfsm.BatchfsmError: None,
     batchfsm.PayloadError: ValueError,
