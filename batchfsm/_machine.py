@@ -11,17 +11,16 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from ._clock import ManualClock
 from ._codec import dumps, loads
 from ._engine import Lifecycle
-from ._errors import GuardError, TransitionError
+from ._errors import ArgumentError, GuardError, TransitionError
 from ._profile import Profile
 from ._record import Batch
-from ._table import EVENTS, RECORD_PROGRESS, TRANSITIONS, Event, Operation, Transition
+from ._table import RECORD_PROGRESS, TRANSITIONS, Event, Operation, Transition
 from ._validate import validate
-from .strategies import _DATA
+from .strategies import _DATA, _FIREABLE, _accepts
 
 __all__ = ["BatchLifecycleMachine"]
 
-#: Every event `Lifecycle.fire` takes: the edges' and recording progress.
-_ANY_EVENT = st.sampled_from([*EVENTS, RECORD_PROGRESS.event])
+_ANY_EVENT = st.sampled_from(_FIREABLE)
 
 
 def _guarded(event: Event) -> set[str]:
@@ -52,14 +51,22 @@ class BatchLifecycleMachine(RuleBasedStateMachine):
     """Fires every event, legal or not, at one batch through `Lifecycle.fire`, with data that
     meets the event's guards or may break them, and a fake clock that may step back.
 
-    After every step it checks that the batch validates under `profile`, that a refused
-    event changed nothing (and that a guard refused it with a validator code), and that the
-    batch survives a round trip through the codec.
+    After every step it checks that the batch validates under the engine's profile, that a
+    refused event changed nothing (and that a guard refused it with a validator code), and
+    that the batch survives a round trip through the codec.
+
+    A subclass tests its own system: it sets the system up in ``__init__`` (before calling
+    ``super().__init__()``, which creates the batch and reports it), mirrors each event
+    into it in `apply_to_system`, compares it with the batch in `check_system`, and may
+    drive the batch with an engine of its own (`make_lifecycle`: hooks, a clock). The batch
+    object is the same from creation to the end of the run: the machine never replaces it
+    (its round trip through the codec compares a copy), so a system may hold it.
 
     Attributes:
-        profile: The engine's and validator's profile: a `Profile` or a preset's name.
-        clock: The `ManualClock` the engine reads.
-        lifecycle: The engine driving the batch.
+        profile: The profile of the engine `make_lifecycle` makes by default: a `Profile`
+            or a preset's name.
+        clock: The `ManualClock` the machine moves (the default engine reads it).
+        lifecycle: The engine driving the batch; the batch is validated under its profile.
         batch: The batch under test.
     """
 
@@ -68,7 +75,10 @@ class BatchLifecycleMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = ManualClock(1_700_000_000)
-        self.lifecycle = self.make_lifecycle(self.clock)
+        lifecycle = self.make_lifecycle(self.clock)
+        if not isinstance(lifecycle, Lifecycle):
+            raise ArgumentError("make_lifecycle", f"must return a Lifecycle, got {lifecycle!r}")
+        self.lifecycle = lifecycle
         self.batch = self.lifecycle.create(input_file_id="file-in", endpoint="/v1/chat/completions")
         self.apply_to_system(Event.CREATE, self.batch, accepted=True)
 
@@ -76,8 +86,13 @@ class BatchLifecycleMachine(RuleBasedStateMachine):
 
     def make_lifecycle(self, clock: ManualClock) -> Lifecycle:
         """The engine the machine drives its batch with; override it to add hooks (your
-        system, persisting each change) or a clock of your own. It must read `clock` for
-        the clock rule to move time."""
+        system, persisting each change), another profile or a clock of your own. The
+        machine's clock rule moves `clock`: an engine reading another clock sees time move
+        only as that clock moves it.
+
+        Raises:
+            ArgumentError: (from the machine) when it returns anything but a `Lifecycle`.
+        """
         return Lifecycle(clock, profile=self.profile)
 
     def apply_to_system(self, event: Event, batch: Batch, *, accepted: bool) -> None:
@@ -93,10 +108,7 @@ class BatchLifecycleMachine(RuleBasedStateMachine):
         """Rule: fire an event, legal or not, with data that meets its guards or may not."""
         # Half the time an event that moves the batch on from its status (or records
         # progress), or a run would seldom get past the first refusals.
-        status = self.batch.status
-        legal = [t.event for t in self.lifecycle.transitions if t.source is status]
-        if status in RECORD_PROGRESS.statuses:
-            legal.append(RECORD_PROGRESS.event)
+        legal = _accepts(self.lifecycle, self.batch)
         events = st.sampled_from(legal) | _ANY_EVENT if legal else _ANY_EVENT
         event = data.draw(events, label="event")
         kwargs = data.draw(_data(event, self.batch), label=f"{event.value} data")
@@ -129,7 +141,7 @@ class BatchLifecycleMachine(RuleBasedStateMachine):
     @invariant()
     def batch_is_valid(self) -> None:
         """Invariant: the batch validates under the engine's profile."""
-        report = validate(self.batch, profile=self.profile)
+        report = validate(self.batch, profile=self.lifecycle.profile)
         assert report.errors == (), report.errors
 
     @invariant()

@@ -11,20 +11,22 @@ batchfsm registers a Hypothesis entry point, so wherever Hypothesis is installed
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
 from collections.abc import Callable, Collection, Iterable
-from typing import Any
+from typing import Any, Literal, overload
 
 import attrs
 from hypothesis import strategies as st
 
 from ._checks import concrete
+from ._clock import ManualClock
 from ._codec import unstructure
 from ._compat import normalize
 from ._engine import Lifecycle
-from ._errors import ArgumentError, Severity
+from ._errors import ArgumentError, Severity, TransitionError
 from ._fake_fate import VALIDATION_CODES, Fate
 from ._profile import Profile, resolve
 from ._record import (
@@ -56,6 +58,7 @@ from ._table import (
     reachable,
     transitions_for,
 )
+from ._validate import validate
 
 __all__ = [
     "batches",
@@ -354,10 +357,127 @@ def histories(*, profile: Profile | str = "openai") -> st.SearchStrategy[list[di
     return _polls(resolve(profile))
 
 
-def event_sequences(max_size: int = 20) -> st.SearchStrategy[list[Event]]:
+#: Every event `Lifecycle.fire` takes: the edges' and recording progress.
+_FIREABLE = (*EVENTS, RECORD_PROGRESS.event)
+
+
+def _accepts(lifecycle: Lifecycle, batch: Batch) -> list[Event]:
+    """The events the batch's status allows, in the table: its edges, a cancel that changes
+    nothing, and recording progress where that is allowed."""
+    allowed = list(lifecycle.allowed_events(batch))
+    if batch.status in RECORD_PROGRESS.statuses:
+        allowed.append(RECORD_PROGRESS.event)
+    return allowed
+
+
+def _meetable(lifecycle: Lifecycle, batch: Batch, event: Event) -> bool:
+    """Whether some data meets the guards of `event` on `batch`: only a deadline, which the
+    data cannot give, may be missing (under ``compat``)."""
+    return batch.expires_at is not None or not any(
+        rule.code == "expires_at.missing"
+        for t in lifecycle.transitions
+        if t.event is event and t.source is batch.status
+        for rule in t.guards
+    )
+
+
+@st.composite
+def _with_data(
+    draw: st.DrawFn, max_size: int, start: Batch, profile: Profile
+) -> list[tuple[Event, dict[str, Any]]]:
+    """Events, each with data for the batch as the events before it leave it (fired on a
+    copy of `start` to follow it)."""
+    lifecycle = _lifecycle(profile)
+    batch = copy.deepcopy(start)
+    size = draw(st.integers(0, max_size))
+    pairs: list[tuple[Event, dict[str, Any]]] = []
+    while len(pairs) < size:
+        legal = [e for e in _accepts(lifecycle, batch) if _meetable(lifecycle, batch, e)]
+        # Half the time an event the status allows, or a sequence would seldom get far.
+        events = st.sampled_from(legal) | st.sampled_from(_FIREABLE) if legal else None
+        event = draw(events if events is not None else st.sampled_from(_FIREABLE))
+        steps = [event]
+        edges = [t for t in lifecycle.transitions if t.event is event and t.source is batch.status]
+        if any(_ACCOUNTED in t.guards for t in edges) and _left(batch):
+            # The edge is taken once every request is accounted for: record them first.
+            steps = [RECORD_PROGRESS.event, event][: size - len(pairs)]
+        for step in steps:
+            if step is RECORD_PROGRESS.event and step is not event:
+                data = draw(_progress(_left(batch), every=True))
+            else:
+                data = draw(_DATA[step](batch))
+            pairs.append((step, data))
+            with contextlib.suppress(TransitionError):  # an event the status does not allow
+                lifecycle.fire(batch, step, **copy.deepcopy(data))
+    return pairs
+
+
+@overload
+def event_sequences(max_size: int = ...) -> st.SearchStrategy[list[Event]]: ...
+
+
+@overload
+def event_sequences(
+    max_size: int = ...,
+    *,
+    with_data: Literal[True],
+    batch: Batch | None = ...,
+    profile: Profile | str | None = ...,
+) -> st.SearchStrategy[list[tuple[Event, dict[str, Any]]]]: ...
+
+
+def event_sequences(
+    max_size: int = 20,
+    *,
+    with_data: bool = False,
+    batch: Batch | None = None,
+    profile: Profile | str | None = None,
+) -> st.SearchStrategy[Any]:
     """Lists of events (legal and illegal, ``record_progress`` included) to drive an engine
-    with."""
-    return st.lists(st.sampled_from([*EVENTS, RECORD_PROGRESS.event]), max_size=max_size)
+    with; with `with_data`, each with the keyword data `Lifecycle.fire` takes for it.
+
+    With `with_data`, the lists are ``(event, data)`` pairs drawn along the table for
+    `batch`: half the events are ones the batch's status allows at that point, and the
+    data of each meets its guards on the batch as the events before it leave it (a
+    ``total`` at least the requests already done, errors for ``fail``, the files the
+    counts call for, a moment past the deadline for ``expire``; an edge that needs every
+    request accounted for is preceded by recording them). Fired in order on a copy of
+    `batch` by a `Lifecycle` of `profile` (whatever its clock), an event the status allows
+    is accepted and any other raises `IllegalTransition`, never `GuardError` (under
+    ``compat``, ``expire`` of a batch without a deadline is the one exception).
+
+    Args:
+        max_size: The most events in a list.
+        with_data: Draw ``(event, data)`` pairs instead of events alone.
+        batch: The batch the data is for (with `with_data`): a valid batch under
+            `profile`, in any status; by default a new one as `BatchLifecycleMachine`
+            makes it (``validating``, created at 1_700_000_000 by a `ManualClock`).
+        profile: The profile whose table the events follow (with `with_data`); ``openai``
+            by default.
+
+    Raises:
+        ArgumentError: for a negative `max_size`, `batch` or `profile` without
+            `with_data`, or a `batch` that is not a valid `Batch` under `profile`.
+    """
+    if type(max_size) is not int or max_size < 0:
+        raise ArgumentError("max_size", f"expected a non-negative int, got {max_size!r}")
+    if not with_data:
+        if batch is not None or profile is not None:
+            raise ArgumentError("with_data", "batch and profile are for with_data=True")
+        return st.lists(st.sampled_from(_FIREABLE), max_size=max_size)
+    resolved = resolve("openai" if profile is None else profile)
+    if batch is None:
+        batch = Lifecycle(ManualClock(), profile=resolved).create(
+            input_file_id="file-in", endpoint="/v1/chat/completions"
+        )
+    elif not isinstance(batch, Batch):
+        raise ArgumentError("batch", f"expected a Batch, got {batch!r}")
+    else:
+        report = validate(batch, profile=resolved)
+        if not report.ok:
+            codes = ", ".join(v.code for v in report.errors)
+            raise ArgumentError("batch", f"expected a valid batch, it breaks {codes}")
+    return _with_data(max_size, batch, resolved)
 
 
 def fates() -> st.SearchStrategy[Fate]:

@@ -3,16 +3,31 @@ subclassed with a system under test."""
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 from typing import Any
 
 import pytest
-from hypothesis import Phase, settings
+from hypothesis import Phase, find, given, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
+import batchfsm
 import batchfsm.testing
-from batchfsm import ArgumentError, Batch, Event, Lifecycle, Profile, Status, TransitionError
+from batchfsm import (
+    IDEMPOTENT,
+    ArgumentError,
+    Batch,
+    Event,
+    IllegalTransition,
+    Lifecycle,
+    Profile,
+    Status,
+    TransitionError,
+)
+from batchfsm import strategies as bst
+from batchfsm._table import RECORD_PROGRESS, transitions_for
 from batchfsm.testing import BatchLifecycleMachine, ManualClock
 
 
@@ -192,3 +207,129 @@ class TestMachineHooks:
 
         run_state_machine_as_test(Hooked, settings=settings(max_examples=10, deadline=None))
         assert seen
+
+    def test_own_clock_and_profile(self) -> None:
+        """An engine with its own clock and profile drives the batch, and the batch is
+        validated under that engine's profile."""
+        profiles: list[Profile] = []
+
+        class Strict(BatchLifecycleMachine):
+            def make_lifecycle(self, clock: ManualClock) -> Lifecycle:
+                return Lifecycle(ManualClock(5_000), profile="strict")
+
+            def check_system(self, batch: Batch) -> None:
+                profiles.append(self.lifecycle.profile)
+                assert batch.created_at == 5_000
+
+        run_state_machine_as_test(Strict, settings=settings(max_examples=10, deadline=None))
+        assert set(profiles) == {Profile.STRICT}
+
+    def test_make_lifecycle_must_make_a_lifecycle(self) -> None:
+        """A make_lifecycle returning anything but a Lifecycle is an ArgumentError."""
+
+        class Wrong(BatchLifecycleMachine):
+            def make_lifecycle(self, clock: ManualClock) -> Lifecycle:
+                return "openai"  # type: ignore[return-value]
+
+        with pytest.raises(ArgumentError, match="make_lifecycle"):
+            Wrong()
+
+
+def _allowed(profile: Profile | str, status: Status) -> set[Event]:
+    """The events `status` allows in the table under `profile`."""
+    allowed = {t.event for t in transitions_for(profile) if t.source is status}
+    allowed |= {event for event, source in IDEMPOTENT if source is status}
+    if status in RECORD_PROGRESS.statuses:
+        allowed.add(RECORD_PROGRESS.event)
+    return allowed
+
+
+def _replay(pairs: list[tuple[Event, dict[str, Any]]], batch: Batch, profile: str) -> list[bool]:
+    """Fire the pairs on `batch` with a fresh engine of `profile`; whether each was accepted.
+    A refused event must be one the status does not allow, refused as illegal."""
+    lifecycle = Lifecycle(profile=profile)
+    accepted = []
+    for event, data in pairs:
+        allowed = _allowed(profile, batch.status)
+        try:
+            lifecycle.fire(batch, event, **data)
+        except IllegalTransition:
+            assert event not in allowed, (event, batch.status)
+            accepted.append(False)
+        else:
+            assert event in allowed, (event, batch.status)
+            accepted.append(True)
+        report = batchfsm.validate(batch, profile=profile)
+        assert report.ok, report.errors
+    return accepted
+
+
+class TestEventSequences:
+    """event_sequences(with_data=True): events with the data they need, along the table."""
+
+    @given(bst.event_sequences(with_data=True))
+    def test_pairs_fit_the_machines_batch(self, pairs: list[tuple[Event, dict[str, Any]]]) -> None:
+        """Fired in order on a batch made as the machine makes it, every event its status
+        allows is accepted and every other is refused as illegal (never by a guard)."""
+        clock = ManualClock()
+        batch = Lifecycle(clock).create(input_file_id="file-in", endpoint="/v1/chat/completions")
+        assert len(pairs) <= 20
+        _replay(pairs, batch, "openai")
+
+    @given(st.sampled_from(["strict", "openai", "compat"]), st.data())
+    def test_pairs_fit_any_batch(self, profile: str, data: st.DataObject) -> None:
+        """For any valid batch and profile, the pairs drawn for it fit it: allowed events
+        are accepted, the others refused as illegal, the batch stays valid."""
+        batch = data.draw(bst.batches(profile=profile), label="batch")
+        pairs = data.draw(
+            bst.event_sequences(8, with_data=True, batch=batch, profile=profile), label="pairs"
+        )
+        assert len(pairs) <= 8
+        _replay(pairs, copy.deepcopy(batch), profile)
+
+    @given(bst.event_sequences(6, with_data=True))
+    def test_pairs_are_events_with_data(self, pairs: list[tuple[Event, dict[str, Any]]]) -> None:
+        """Every pair is an Event with a dict of keyword data, at most max_size of them."""
+        assert len(pairs) <= 6
+        assert all(type(e) is Event and type(d) is dict for e, d in pairs)
+
+    @pytest.mark.parametrize(
+        "event", sorted({*(t.event for t in transitions_for("openai")), RECORD_PROGRESS.event})
+    )
+    def test_reaches_every_event(self, event: Event) -> None:
+        """Every event of the table is drawn, with data, in a sequence that gets the batch
+        to where its status allows it, and is accepted there."""
+
+        def accepted(pairs: list[tuple[Event, dict[str, Any]]]) -> bool:
+            clock = ManualClock()
+            batch = Lifecycle(clock).create(input_file_id="file-in", endpoint="/v1/embeddings")
+            done = _replay(pairs, batch, "openai")
+            return any(ok and e is event for (e, _), ok in zip(pairs, done, strict=True))
+
+        # No shrinking: finding one is the point.
+        quick = settings(max_examples=5_000, database=None, phases=[Phase.generate])
+        assert accepted(find(bst.event_sequences(12, with_data=True), accepted, settings=quick))
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"max_size": -1},
+            {"max_size": 1.5},
+            {"batch": "batch"},
+            {"with_data": True, "batch": "batch"},
+            {"profile": "strict"},
+            {"with_data": True, "profile": "nope"},
+        ],
+    )
+    def test_arguments(self, kwargs: dict[str, Any]) -> None:
+        """A bad size, a batch or profile without with_data, or a batch that is no Batch is
+        an ArgumentError when the strategy is made."""
+        with pytest.raises(ArgumentError):
+            bst.event_sequences(**kwargs)
+
+    def test_invalid_batch(self) -> None:
+        """A batch that does not validate under the profile is refused, naming its codes."""
+        batch = Lifecycle(ManualClock()).create(input_file_id="file-in", endpoint="/v1/embeddings")
+        batch.expires_at = None
+        with pytest.raises(ArgumentError, match=r"expires_at\.missing"):
+            bst.event_sequences(with_data=True, batch=batch)
