@@ -4,9 +4,14 @@ errors, pagination, the served objects and histories, and `batchfsm serve`."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import re
+import socket
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, MutableMapping
@@ -722,3 +727,83 @@ class TestServe:
             server.wait(timeout=30)
             if server.stdout is not None:
                 server.stdout.close()
+
+    def test_docs_curl_example(self, tmp_path: Path) -> None:
+        """The curl lines of docs/fake-api.md, run against the fake served over HTTP (the
+        sleep in virtual time), answer what the comment under each says."""
+        api = FakeBatchAPI(fate=Fate.completes())
+        with served_over_http(api) as url:
+            for command, expected in doc_commands():
+                if command.startswith("batchfsm serve"):
+                    continue  # the server is up already
+                if command.startswith("sleep "):
+                    api.advance(int(command.split()[1]))
+                    continue
+                shell = command.replace("http://127.0.0.1:8000", url)
+                done = subprocess.run(
+                    ["sh", "-c", shell], cwd=tmp_path, capture_output=True, text=True, timeout=60
+                )
+                assert done.returncode == 0, (command, done.stderr)
+                if expected is None:
+                    continue
+                answer = json.loads(done.stdout.splitlines()[0])
+                found = set(flat(answer))
+                for key, value in re.findall(r'"(\w+)":("[^"]*"|-?\d+|null)', expected):
+                    want = json.loads(value)
+                    if isinstance(want, str) and want.endswith("..."):
+                        hits = [v for k, v in found if k == key and isinstance(v, str)]
+                        assert any(v.startswith(want[:-3]) for v in hits), (command, key)
+                    else:
+                        assert (key, want) in found, (command, key, want, answer)
+
+
+def doc_commands() -> list[tuple[str, str | None]]:
+    """The commands of the sh block under "As a local server" in docs/fake-api.md, each with
+    the comment line that follows it (the answer it shows), if any."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "fake-api.md").read_text()
+    section = text.split("## As a local server", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands: list[tuple[str, str | None]] = []
+    for line in block.splitlines():
+        if line.startswith("# "):
+            commands[-1] = (commands[-1][0], line[2:])
+        elif line.strip():
+            commands.append((line, None))
+    assert any(c.startswith("curl ") for c, _ in commands)
+    return commands
+
+
+def flat(value: object) -> Iterator[tuple[str, Any]]:
+    """Every (key, scalar value) pair in a JSON value, at any depth."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                yield from flat(item)
+            else:
+                yield key, item
+    elif isinstance(value, list):
+        for item in value:
+            yield from flat(item)
+
+
+@contextlib.contextmanager
+def served_over_http(api: FakeBatchAPI) -> Iterator[str]:
+    """The fake's ASGI application served by uvicorn on a free local port, in a thread."""
+    import uvicorn
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    config = uvicorn.Config(api.asgi, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(500):
+            if server.started:
+                break
+            time.sleep(0.01)
+        assert server.started
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        listener.close()
