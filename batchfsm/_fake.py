@@ -269,7 +269,6 @@ class FakeBatchAPI:
                 if not isinstance(value, str):
                     raise wrong_type(f"metadata.{key}", "a string", value)
         with self._lock:
-            self._settle_all()
             source = self._files.get(file_id)
             requests = read_requests(source.content) if source is not None else []
             model = first_model(requests)
@@ -392,7 +391,9 @@ class FakeBatchAPI:
         return found
 
     def _wire(self, run: _Run) -> dict[str, Any]:
-        wire: dict[str, Any] = unstructure(self.lifecycle.snapshot(run.batch))
+        # Under the API's lock, which every change of its batches is made under: the batch
+        # is whole here, and unstructure makes a new object of it (no copy needed first).
+        wire: dict[str, Any] = unstructure(run.batch)
         return wire
 
     def _fire(self, run: _Run, event: Event, *, now: int | None = None, **data: Any) -> None:
