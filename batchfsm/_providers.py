@@ -31,6 +31,7 @@ from ._providers_table import (
     Clock,
     Count,
     Counting,
+    Edge,
     Mark,
     Provider,
     Reading,
@@ -45,11 +46,12 @@ from ._table import (
     TRANSITIONS,
     Event,
     carried_stamps,
+    reachable,
     required_stamps,
     stamp_order,
     transitions_for,
 )
-from ._validate import Report, validate
+from ._validate import Report, check_history, validate
 
 __all__ = ["PROVIDERS", "from_provider", "native_of", "to_provider"]
 
@@ -783,3 +785,201 @@ def to_provider(batch: Batch, provider: str = "auto") -> Any:
             f" not of {provider}",
         )
     return copy.deepcopy(native)
+
+
+# -- native histories ----------------------------------------------------------------------
+
+
+@functools.cache
+def native_following(name: str) -> dict[str, frozenset[str]]:
+    """The native statuses that may follow each status of provider `name` in a history:
+    itself, and those its edges reach (polls may skip statuses)."""
+    provider = BY_NAME[name]
+    following = {state.name: {state.name} for state in provider.states}
+    for _ in provider.states:
+        for edge in provider.edges:
+            if edge.source is not None:
+                for reached in following.values():
+                    if edge.source in reached:
+                        reached.add(edge.dest)
+    return {state: frozenset(reached) for state, reached in following.items()}
+
+
+@functools.cache
+def _openai_following(profile: Profile) -> dict[Status, frozenset[Status]]:
+    edges = transitions_for(profile)
+    return {status: reachable(edges, status) for status in Status}
+
+
+def lossy_edges(name: str, source: str, dest: str) -> list[Edge]:
+    """The edges of provider `name` with a loss on some path from `source` to `dest`."""
+    following = native_following(name)
+    return [
+        edge
+        for edge in BY_NAME[name].edges
+        if edge.loss
+        and edge.source is not None
+        and edge.source in following[source]
+        and dest in following[edge.dest]
+    ]
+
+
+def _moment(provider: Provider, value: Any) -> tuple[int, str] | None:
+    """A native time as (Unix second, its fraction's digits to nanoseconds), or None."""
+    if provider.clock is Clock.UNIX:
+        return (value, "") if type(value) is int else None
+    parsed = parse_rfc3339(value) if isinstance(value, str) else None
+    if parsed is None:
+        return None
+    match = _RFC3339.match(value)
+    assert match is not None  # parse_rfc3339 matched it
+    return parsed[0], (match.group(7) or "").ljust(9, "0")[:9]
+
+
+def _count(provider: Provider, value: Any) -> int | None:
+    if value is _ABSENT or value is None:
+        return 0 if provider.counts_as_strings else None
+    if type(value) is int:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,19}", value):
+        return int(value)
+    return None
+
+
+@attrs.frozen
+class _Snapshot:
+    """One readable native snapshot: where it is, its object, its batch object and status."""
+
+    index: int
+    document: dict[str, Any]
+    root: dict[str, Any]
+    root_path: str
+    state: State
+    batch: Batch
+
+    def get(self, key: str) -> Any:
+        return lookup(self.document, self.root, key)
+
+    def at(self, key: str) -> str:
+        return f"$[{self.index}]" + _where(self.root_path, key)[1:]
+
+
+def _native_value(snapshot: object) -> object:
+    """A snapshot as the decoded native object when it can be had (text, a model, a Batch
+    read from one), else as it is, for `from_provider` to report or refuse."""
+    if isinstance(snapshot, Batch):
+        kept = native_of(snapshot)
+        return kept[1] if kept is not None else snapshot
+    if isinstance(snapshot, (bytes, bytearray, memoryview, str)):
+        value = _parse(snapshot)
+        return value if isinstance(value, dict) else snapshot
+    if not isinstance(snapshot, Mapping):
+        wire = model_wire(snapshot)
+        return wire if isinstance(wire, dict) else snapshot
+    return snapshot
+
+
+def native_history(snapshots: Iterable[object], provider: str, profile: Profile) -> Report:
+    """`check_history` of native snapshots: each read by `from_provider`, and each against
+    the one before by the provider's own table (`batchfsm.check_history` says what)."""
+    if not isinstance(provider, str) or (provider != "auto" and provider not in PROVIDERS):
+        raise ArgumentError(
+            "provider", f"expected one of {', '.join(PROVIDERS)} or 'auto', got {provider!r}"
+        )
+    values = [_native_value(snapshot) for snapshot in snapshots]
+    name: str | None = provider
+    if provider == "auto":
+        dicts = (value for value in values if isinstance(value, dict))
+        name = next(filter(None, map(recognise, dicts)), None)
+    if name == "openai":
+        return check_history(values, profile=profile)
+    found: list[Violation] = []
+    previous: _Snapshot | None = None
+    latest: Batch | None = None
+    batch_id: str | None = None
+    for index, value in enumerate(values):
+        if isinstance(value, Batch):  # read from no native object
+            message = f"a Batch read from no native object of {name or 'any provider'}"
+            found.append(Violation("provider.unknown", f"$[{index}]", message))
+            continue
+        report = from_provider(value, name or "auto", profile=profile)
+        found.extend(_prefixed(violation, index) for violation in report.violations)
+        batch_id = batch_id or report.batch_id
+        kept = native_of(report.batch) if report.batch is not None else None
+        if report.batch is None or kept is None:
+            continue
+        native = BY_NAME[kept[0]]
+        root, root_path = _recognised(native, kept[1]) or ({}, "")
+        state = _state(native, lookup(kept[1], root, native.status))
+        current = _Snapshot(index, kept[1], root, root_path, state, report.batch)
+        if previous is not None:
+            found.extend(_native_compare(native, previous, current, profile))
+        previous, latest, batch_id = current, report.batch, report.batch.id
+    return Report(capped(found), latest, batch_id)
+
+
+def _prefixed(violation: Violation, index: int) -> Violation:
+    return attrs.evolve(violation, path=f"$[{index}]" + violation.path[1:])
+
+
+def _native_compare(
+    provider: Provider, before: _Snapshot, after: _Snapshot, profile: Profile
+) -> list[Violation]:
+    """What is wrong between two successive native snapshots, by the provider's table."""
+    found: list[Violation] = []
+    add = found.append
+    if after.get(provider.id) != before.get(provider.id):
+        message = (
+            f"{provider.id} changed from {before.get(provider.id)!r} to {after.get(provider.id)!r}"
+        )
+        add(Violation("history.id_changed", after.at(provider.id), message))
+    old, new = before.state.name, after.state.name
+    was, now = before.batch.status, after.batch.status
+    follows = new in native_following(provider.name)[old]
+    where = after.at(provider.status)
+    if not follows:
+        message = f"{new} cannot follow {old} by the table of {provider.title}"
+        add(Violation("history.unreachable", where, message))
+    elif now not in _openai_following(profile)[was]:
+        lossy = lossy_edges(provider.name, old, new)
+        reads = f"{old} → {new} reads as {was.value} → {now.value}, which no OpenAI path joins"
+        if lossy:
+            message = f"{reads}; {lossy[0].loss}"
+            add(Violation("provider.transition_unmapped", where, message, _WARNING))
+        else:
+            message = (
+                f"{reads}, and no transition of {provider.title} from {old} to {new} explains it"
+            )
+            add(Violation("history.unreachable", where, message))
+    checked = checked_times(provider)
+    for time in provider.times:
+        was_at, now_at = before.get(time.key), after.get(time.key)
+        then, later = _moment(provider, was_at), _moment(provider, now_at)
+        if time.key in checked or time.role is Role.DEADLINE:  # set once, never changed
+            if follows and then is not None and later != then:
+                change = "disappeared" if now_at in (_ABSENT, None) else f"changed to {now_at!r}"
+                message = f"{time.key} {was_at!r} {change}"
+                add(Violation("history.stamp_changed", after.at(time.key), message))
+        elif then is not None and later is not None and later < then:  # updated, never back
+            message = f"{time.key} went back from {was_at!r} to {now_at!r}"
+            add(Violation("history.stamp_changed", after.at(time.key), message))
+    for count in provider.counts:
+        if count.counting is Counting.PENDING:  # goes down as requests finish
+            continue
+        then_n, later_n = (
+            _count(provider, before.get(count.key)),
+            _count(provider, after.get(count.key)),
+        )
+        if then_n is not None and later_n is not None and later_n < then_n:
+            message = f"{count.key} went down from {then_n} to {later_n}"
+            add(Violation("history.counts_decreased", after.at(count.key), message))
+    for keys in (provider.input, provider.endpoint):
+        key = next((k for k in keys if before.get(k) not in (_ABSENT, None)), None)
+        if key is not None and after.get(key) != before.get(key):
+            message = f"{key} changed from {before.get(key)!r} to {_shown(after.get(key))}"
+            add(Violation("history.field_changed", after.at(key), message))
+    return found
+
+
+def _shown(value: Any) -> str:
+    return "nothing" if value is _ABSENT else repr(value)

@@ -111,7 +111,19 @@ def providers_page() -> str:
         f" {_code('provider.string_count')}.",
         f"- **Nothing is dropped**: the unknown key `{NATIVE}` of the batch holds"
         f' `{{"name": <provider>, "object": <the native object>}}`, unchanged, and'
-        " `batchfsm.dumps` writes it back.",
+        " `batchfsm.dumps` writes it back; `batchfsm.to_provider(batch, provider)` gives the"
+        " native object back exactly.",
+        '- **Histories**: `batchfsm.check_history(snapshots, provider="auto")` reads each'
+        " native snapshot as above and compares each with the one before by the provider's"
+        " own table: a native status its transitions do not reach is"
+        f" {_code('history.unreachable')}; a time a transition sets (or the deadline) that"
+        f" changes, or any other time that goes back, is {_code('history.stamp_changed')};"
+        f" a finished count that goes down is {_code('history.counts_decreased')}; the id"
+        f" and the input are {_code('history.id_changed')} and"
+        f" {_code('history.field_changed')}. A transition the provider allows whose statuses"
+        " read as two no OpenAI path joins is a warning naming the loss (the transitions'"
+        f" *what is lost*), {_code('provider.transition_unmapped')}; one no such transition"
+        " explains is `history.unreachable`.",
         "",
         "| code | meaning | severity |",
         "|---|---|---|",
@@ -148,12 +160,12 @@ def _section(provider: Provider) -> list[str]:
         "Transitions (*inferred*: from the status descriptions, not a documented table):",
         "",
     ]
-    lines += ["| from | to | sets | basis |", "|---|---|---|---|"]
+    lines += ["| from | to | sets | basis | what is lost |", "|---|---|---|---|---|"]
     for edge in provider.edges:
         source = f"`{edge.source}`" if edge.source else "(created)"
         stamps = ", ".join(f"`{s}`" for s in edge.stamps) or "—"
         basis = "documented" if edge.documented else "*inferred*"
-        lines.append(f"| {source} | `{edge.dest}` | {stamps} | {basis} |")
+        lines.append(f"| {source} | `{edge.dest}` | {stamps} | {basis} | {edge.loss or '—'} |")
     lines += ["", "```mermaid", "stateDiagram-v2"]
     for edge in provider.edges:
         source = "[*]" if edge.source is None else edge.source

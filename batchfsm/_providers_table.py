@@ -101,12 +101,15 @@ class State:
 class Edge:
     """A native transition: `source` (None: creating the batch) to `dest`, setting the
     time fields `stamps`; `documented` by the provider, or inferred from its status
-    descriptions (docs/research.md says which)."""
+    descriptions (docs/research.md says which). `loss`: what reading it as OpenAI's batch
+    loses, for a transition whose statuses read as two no OpenAI path joins (a native
+    history that takes it is ``provider.transition_unmapped``, not an error)."""
 
     source: str | None
     dest: str
     stamps: tuple[str, ...] = ()
     documented: bool = True
+    loss: str = ""
 
 
 @attrs.frozen
@@ -386,13 +389,24 @@ VERTEX = Provider(
         Edge(_VR, "JOB_STATE_UPDATING"),
         Edge("JOB_STATE_UPDATING", _VR),
         Edge(_VR, "JOB_STATE_PAUSED", (), documented=False),
-        Edge("JOB_STATE_PAUSED", _VQ),
+        Edge("JOB_STATE_PAUSED", _VQ, loss="a paused job was resumed: queued again, after running"),
         *_edges((_VR,), "JOB_STATE_SUCCEEDED", "endTime", documented=False),
         *_edges((_VR,), "JOB_STATE_PARTIALLY_SUCCEEDED", "endTime", documented=False),
         *_edges((_VQ, _VP, _VR), "JOB_STATE_FAILED", "endTime", documented=False),
         *_edges((_VQ, _VP, _VR), _VC, documented=False),
-        *_edges((_VC,), "JOB_STATE_SUCCEEDED", "endTime", documented=True),
-        *_edges((_VC,), "JOB_STATE_FAILED", "endTime", documented=True),
+        Edge(
+            _VC,
+            "JOB_STATE_SUCCEEDED",
+            ("endTime",),
+            loss="the cancel did not take: the job succeeded, and the completed batch shows no"
+            " cancel",
+        ),
+        Edge(
+            _VC,
+            "JOB_STATE_FAILED",
+            ("endTime",),
+            loss="the job failed while being cancelled, and the failed batch shows no cancel",
+        ),
         *_edges((_VC,), "JOB_STATE_CANCELLED", "endTime", documented=True),
         *_edges((_VQ, _VP, _VR), "JOB_STATE_EXPIRED", "endTime", documented=False),
     ),

@@ -185,6 +185,8 @@ def _profile_of(rule: Rule) -> str:
 
 def _checker(rule: Rule) -> str:
     calls = {Stage.HISTORY: "check_history", Stage.PROVIDER: "from_provider"}
+    if rule.stage is Stage.PROVIDER and isinstance(rule.build_example(), list):
+        return f"check_history(payload, profile={_profile_of(rule)!r}, provider='auto')"
     return f"{calls.get(rule.stage, 'validate')}(payload, profile={_profile_of(rule)!r})"
 
 
@@ -195,6 +197,8 @@ def _report(rule: Rule, payload: object) -> Report:
     if rule.stage is Stage.PROVIDER:
         from ._providers import from_provider  # which imports this module's imports
 
+        if isinstance(payload, list):  # a native history
+            return check_history(payload, profile=_profile_of(rule), provider="auto")
         return from_provider(payload, profile=_profile_of(rule))
     return validate(payload, profile=_profile_of(rule))
 

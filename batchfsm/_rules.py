@@ -85,7 +85,8 @@ class Stage(str, enum.Enum):
     HISTORY = "history"
     """Between two successive snapshots of one batch (`check_history`)."""
     PROVIDER = "provider"
-    """While `from_provider` reads a native batch object as OpenAI's batch."""
+    """While `from_provider` reads a native batch object as OpenAI's batch (or
+    `check_history` with a provider compares native snapshots: an example that is a list)."""
 
 
 @attrs.frozen
@@ -323,6 +324,14 @@ _VERTEX_FAILED: dict[str, Any] = {
     "createTime": "2024-10-16T19:33:59Z", "endTime": "2024-10-16T19:35:00Z",
     "updateTime": "2024-10-16T19:35:00Z",
 }  # fmt: skip
+
+_VC, _VS = "JOB_STATE_CANCELLING", "JOB_STATE_SUCCEEDED"
+
+
+def _native_history(*snapshots: ex.Build) -> ex.Build:
+    """Native snapshots of one batch, oldest first (`check_history` with a provider)."""
+    return lambda payload: [build(payload) for build in snapshots]
+
 
 # Every rule, in catalog order (its docstring follows the tuple).
 RULES: tuple[Rule, ...] = (
@@ -762,6 +771,18 @@ RULES: tuple[Rule, ...] = (
             error=None,
             completionStats=None,
             inputConfig=None,
+        ),
+        _PROVIDER,
+        _WARNING,
+    ),
+    Rule(
+        "provider.transition_unmapped",
+        "in a native history, a transition its provider allows reads as OpenAI statuses no"
+        " OpenAI path joins (Vertex AI's JOB_STATE_CANCELLING → JOB_STATE_SUCCEEDED) (a"
+        " warning)",
+        _native_history(
+            _native(_VERTEX_FAILED, state=_VC, endTime=None, error=None, completionStats=None),
+            _native(_VERTEX_FAILED, state=_VS, error=None, completionStats={"successfulCount": 2}),
         ),
         _PROVIDER,
         _WARNING,

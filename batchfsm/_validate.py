@@ -254,7 +254,9 @@ def _prefixed(violation: Violation, index: int) -> Violation:
     return attrs.evolve(violation, path=f"$[{index}]" + violation.path[1:])
 
 
-def check_history(snapshots: Iterable[object], *, profile: Profile | str = "openai") -> Report:
+def check_history(
+    snapshots: Iterable[object], *, profile: Profile | str = "openai", provider: str | None = None
+) -> Report:
     """Check polled snapshots of one batch, in order: each alone, and each against the last.
 
     Polls may skip statuses; each status must still be reachable from the one before by
@@ -262,13 +264,20 @@ def check_history(snapshots: Iterable[object], *, profile: Profile | str = "open
     ``history.stamp_changed`` for each stamp it lost). Paths are prefixed with the
     snapshot's index (``$[3].status``).
 
+    With a `provider` (one of `PROVIDERS`, or ``auto``: the first recognised snapshot's),
+    the snapshots are that provider's native objects: each is read by `from_provider`,
+    and each native status must be reachable from the one before by the provider's own
+    table; its times, counts, id and input are compared as OpenAI's are, at their native
+    paths. A native transition that reads as no OpenAI path (Vertex AI's cancel that did
+    not take) is a ``provider.transition_unmapped`` warning naming the loss.
+
     Returns:
         A `Report` whose ``batch`` is the last snapshot's record and whose ``batch_id``
         is the batch's id.
 
     Raises:
         ArgumentError: for a `snapshots` that is not iterable, an item of the wrong
-            type, or an unknown profile.
+            type, an unknown profile or provider.
     """
     profile = resolve(profile)
     following = _next_statuses(profile)
@@ -276,6 +285,10 @@ def check_history(snapshots: Iterable[object], *, profile: Profile | str = "open
         raise ArgumentError(
             "snapshots", f"expected a sequence of payloads, got {type(snapshots).__name__}"
         )
+    if provider is not None:  # native snapshots: read and compared by _providers
+        from ._providers import native_history  # which imports this module
+
+        return native_history(snapshots, provider, profile)
     found: list[Violation] = []
     previous: Batch | None = None
     latest: Batch | None = None

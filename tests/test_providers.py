@@ -21,6 +21,7 @@ from batchfsm._providers_table import (
     BY_NAME,
     NATIVE,
     Clock,
+    Counting,
     Edge,
     Provider,
     Reading,
@@ -448,11 +449,15 @@ def _put(root: dict[str, Any], key: str, value: Any) -> None:
 
 
 @st.composite
-def natives(draw: st.DrawFn, name: str, state: str, reading: Reading) -> dict[str, Any]:
+def natives(
+    draw: st.DrawFn, name: str, state: str, reading: Reading, path: list[Edge] | None = None
+) -> dict[str, Any]:
     """A native object of provider `name` in `state`, consistent with the provider's table:
-    the times its path set, in order, and counts and files its reading needs."""
+    the times its path (drawn unless given) set, in order, and counts and files its
+    reading needs."""
     provider = BY_NAME[name]
-    path = draw(native_paths(provider, state, reading))
+    if path is None:
+        path = draw(native_paths(provider, state, reading))
     document = copy.deepcopy(TEMPLATES[name])
     root = document["metadata"] if name == "gemini" else document
     root[provider.status] = state
@@ -569,3 +574,263 @@ class TestDrawnFromTheTables:
         assert [v.code for v in report.errors] == ["provider.stamp_unexpected"]
         assert report.batch is not None
         assert report.batch.status is reading.status
+
+
+# -- native histories -------------------------------------------------------------------
+
+
+def _root(name: str, document: dict[str, Any]) -> dict[str, Any]:
+    root: dict[str, Any] = document["metadata"] if name == "gemini" else document
+    return root
+
+
+def _rewound(name: str, final: dict[str, Any], path: list[Edge], total: int) -> dict[str, Any]:
+    """The object `final` (drawn along `path`) as it was when its path had reached only
+    `path`'s last status: the times later edges set unset, no result, no error, and every
+    request still pending."""
+    provider = BY_NAME[name]
+    document = copy.deepcopy(final)
+    root = _root(name, document)
+    root[provider.status] = path[-1].dest
+    kept = {stamp for edge in path for stamp in edge.stamps}
+    for time in provider.times:
+        if any(time.key in e.stamps for e in provider.edges) and time.key not in kept:
+            if name in ("anthropic", "mistral"):
+                root[time.key] = None  # these write an unset time as null
+            else:
+                root.pop(time.key, None)
+    for count in provider.counts:
+        value = {Counting.TOTAL: total, Counting.PENDING: total}.get(count.counting, 0)
+        _put(root, count.key, str(value) if provider.counts_as_strings else value)
+    for key in ("results_url", "output_file", "error_file"):
+        if key in root:
+            root[key] = None
+    root.pop("output", None)
+    document.pop("error", None)
+    root.pop("error", None)
+    root.pop("message", None)
+    if name == "mistral":
+        root["errors"] = []
+    return document
+
+
+@st.composite
+def native_histories(
+    draw: st.DrawFn, name: str, state: str, reading: Reading
+) -> tuple[list[Edge], list[dict[str, Any]]]:
+    """A path of native edges to `state` and a snapshot of one batch after each edge,
+    consistent with the provider's table, oldest first."""
+    provider = BY_NAME[name]
+    path = draw(native_paths(provider, state, reading))
+    final = draw(natives(name, state, reading, path))
+    report = batchfsm.from_provider(final)
+    assert report.batch is not None
+    assert report.batch.request_counts is not None
+    total = report.batch.request_counts.total
+    if name == "anthropic":  # its in-progress counts are all processing
+        total = sum(_root(name, final)["request_counts"].values())
+    snapshots = [_rewound(name, final, path[: k + 1], total) for k in range(len(path) - 1)]
+    return path, [*snapshots, final]
+
+
+class TestNativeHistory:
+    @pytest.mark.parametrize(
+        ("name", "state", "reading"), TARGETS, ids=[f"{p}-{s}-{r.status}" for p, s, r in TARGETS]
+    )
+    @given(data=st.data())
+    def test_a_history_along_the_table_is_clean(
+        self, name: str, state: str, reading: Reading, data: st.DataObject
+    ) -> None:
+        """Snapshots of a batch taken along a path of its provider's table, each or some
+        (polls skip), make a history with no error; each lossy transition crossed between
+        two polls is one provider.transition_unmapped warning, naming its loss."""
+        path, snapshots = data.draw(native_histories(name, state, reading))
+        keep = data.draw(st.lists(st.booleans(), min_size=len(snapshots), max_size=len(snapshots)))
+        polled = [s for s, kept in zip(snapshots, keep, strict=True) if kept] + snapshots[-1:]
+        report = batchfsm.check_history(polled, provider=name, profile="compat")
+        assert report.ok, report.errors
+        assert report.batch == batchfsm.from_provider(snapshots[-1]).batch
+        for violation in report.violations:
+            assert violation.code.startswith("provider."), violation
+        if len(polled) == len(snapshots) + 1:  # every snapshot, the last twice
+            unmapped = [v for v in report.violations if v.code == "provider.transition_unmapped"]
+            assert [v.message.rsplit("; ", 1)[1] for v in unmapped] == [
+                edge.loss for edge in path if edge.loss
+            ]
+        assert batchfsm.check_history(polled, provider="auto", profile="compat") == report
+
+
+_JOB: dict[str, Any] = {
+    "name": "projects/p/locations/us-central1/batchPredictionJobs/5798522612028014592",
+    "displayName": "j", "model": "publishers/google/models/gemini-2.5-flash",
+    "inputConfig": {"instancesFormat": "jsonl", "gcsSource": {"uris": ["gs://b/in.jsonl"]}},
+    "outputConfig": {"predictionsFormat": "jsonl",
+                     "gcsDestination": {"outputUriPrefix": "gs://b/out"}},
+    "createTime": "2024-10-16T19:33:59Z", "updateTime": "2024-10-16T19:33:59Z",
+    "state": "JOB_STATE_PENDING",
+}  # fmt: skip
+_RUNNING: dict[str, Any] = {
+    **_JOB,
+    "state": "JOB_STATE_RUNNING",
+    "startTime": "2024-10-16T19:34:10Z",
+}
+_CANCELLING: dict[str, Any] = {
+    **_RUNNING,
+    "state": "JOB_STATE_CANCELLING",
+    "updateTime": "2024-10-16T19:35:00Z",
+}
+
+
+def _ended(state: str, **more: Any) -> dict[str, Any]:
+    """The job of `_CANCELLING` in the final `state`, ended a minute later."""
+    end = {"endTime": "2024-10-16T19:36:00Z", "updateTime": "2024-10-16T19:36:00Z"}
+    return {**_CANCELLING, "state": state, **end, **more}
+
+
+def _history(*snapshots: Any, provider: str = "auto") -> list[tuple[str, str, str]]:
+    report = batchfsm.check_history(list(snapshots), provider=provider, profile="compat")
+    return [(v.code, v.path, v.severity.value) for v in report.violations]
+
+
+class TestNativeHistoryChecks:
+    @pytest.mark.parametrize("name", ["anthropic/004", "mistral/001"])
+    def test_a_published_history_adds_nothing(self, name: str) -> None:
+        """A published native history, checked natively (named or auto), reports what its
+        snapshots report one by one, each at its index, and nothing more."""
+        (path,) = SAMPLES.glob(f"{name}_*.json")
+        snapshots = json.loads(path.read_bytes())
+        alone = [
+            f"$[{i}]" + v.path[1:]
+            for i, item in enumerate(snapshots)
+            for v in batchfsm.from_provider(item).violations
+        ]
+        for provider in (name.split("/")[0], "auto"):
+            report = batchfsm.check_history(snapshots, provider=provider, profile="compat")
+            assert [v.path for v in report.violations] == alone
+            assert report.ok
+            assert report.batch == batchfsm.from_provider(snapshots[-1]).batch
+
+    def test_vertex_cancel_that_did_not_take_is_a_warning(self) -> None:
+        """CANCELLING → SUCCEEDED, which Vertex AI documents, is a warning naming the loss
+        (the cancel), not history.unreachable; the batch reads as completed."""
+        done = _ended("JOB_STATE_SUCCEEDED", completionStats={"successfulCount": 2})
+        report = batchfsm.check_history([_RUNNING, _CANCELLING, done], provider="vertex")
+        assert [str(v) for v in report.violations] == [
+            "$[2].state: JOB_STATE_CANCELLING → JOB_STATE_SUCCEEDED reads as cancelling →"
+            " completed, which no OpenAI path joins; the cancel did not take: the job"
+            " succeeded, and the completed batch shows no cancel [provider.transition_unmapped]"
+        ]
+        assert report.violations[0].severity is Severity.WARNING
+        assert report.batch is not None
+        assert report.batch.status is Status.COMPLETED
+
+    def test_vertex_failure_while_cancelling_is_a_warning(self) -> None:
+        """CANCELLING → FAILED is a warning too; CANCELLING → CANCELLED is clean."""
+        failed = _ended("JOB_STATE_FAILED", error={"code": 3, "message": "bad input"})
+        assert _history(_CANCELLING, failed) == [
+            ("provider.transition_unmapped", "$[1].state", "warning")
+        ]
+        assert _history(_CANCELLING, _ended("JOB_STATE_CANCELLED")) == []
+
+    def test_vertex_resumed_job_is_a_warning(self) -> None:
+        """A paused job queued again reads as in progress then validating: the resume is a
+        warning, seen directly or across a skipped poll, and its start is kept."""
+        paused = {**_RUNNING, "state": "JOB_STATE_PAUSED"}
+        queued = {**_RUNNING, "state": "JOB_STATE_QUEUED"}
+        resumed = ("provider.transition_unmapped", "$[1].state", "warning")
+        dropped = ("provider.stamp_dropped", "$[1].startTime", "warning")
+        paused_warning = ("provider.status_approximated", "$[0].state", "warning")
+        assert _history(paused, queued) == [paused_warning, dropped, resumed]
+        assert _history(_RUNNING, queued) == [dropped, resumed]
+        assert _history(queued, _RUNNING) == [
+            ("provider.stamp_dropped", "$[0].startTime", "warning")
+        ]
+
+    def test_a_status_the_table_does_not_reach_is_an_error(self) -> None:
+        """A native status that goes back is history.unreachable at the native status, by
+        the provider's table; the stamps it lost are not reported again."""
+        done = _ended("JOB_STATE_SUCCEEDED")
+        report = batchfsm.check_history([done, _RUNNING], provider="vertex", profile="compat")
+        assert [(v.code, v.path) for v in report.errors] == [
+            ("history.unreachable", "$[1].state"),
+            ("history.stamp_changed", "$[1].updateTime"),
+        ]
+        assert report.errors[0].message == (
+            "JOB_STATE_RUNNING cannot follow JOB_STATE_SUCCEEDED by the table of Vertex AI"
+            " batch prediction jobs"
+        )
+
+    def test_a_reading_no_transition_explains_is_an_error(self) -> None:
+        """An Anthropic batch that stays ended but reads completed, then expired (its counts
+        changed after it ended), is history.unreachable: no native transition explains it."""
+        (path,) = SAMPLES.glob("anthropic/004_*.json")
+        ended = json.loads(path.read_bytes())[-1]
+        counts = {**ended["request_counts"], "succeeded": 3, "expired": 1}
+        expired = {**ended, "request_counts": counts}
+        codes = _history(ended, expired, provider="anthropic")
+        assert ("history.unreachable", "$[1].processing_status", "error") in codes
+        assert ("history.counts_decreased", "$[1].request_counts.succeeded", "error") in codes
+
+    def test_times_counts_id_and_input_are_compared(self) -> None:
+        """A set time that changes, an update time that goes back, a finished count that
+        goes down, another id or input: each is its history code at its native path; a
+        pending count that goes down is not."""
+        later = {
+            **_RUNNING,
+            "updateTime": "2024-10-16T19:40:00Z",
+            "completionStats": {"successfulCount": "5", "incompleteCount": "5"},
+        }
+        changed = {**_RUNNING, "startTime": "2024-10-16T19:34:11Z",
+                   "completionStats": {"successfulCount": "4", "incompleteCount": "1"},
+                   "name": _RUNNING["name"] + "0",
+                   "inputConfig": {"gcsSource": {"uris": ["gs://b/other.jsonl"]}}}  # fmt: skip
+        errors = [c for c in _history(later, changed, provider="vertex") if c[2] == "error"]
+        assert errors == [
+            ("history.id_changed", "$[1].name", "error"),
+            ("history.stamp_changed", "$[1].startTime", "error"),
+            ("history.stamp_changed", "$[1].updateTime", "error"),
+            ("history.counts_decreased", "$[1].completionStats.successfulCount", "error"),
+            ("history.field_changed", "$[1].inputConfig.gcsSource.uris[0]", "error"),
+        ]
+
+    def test_the_same_instant_spelt_otherwise_is_no_change(self) -> None:
+        """A time written with another offset or more zeros is the same time; a nanosecond
+        later is not."""
+        spelt = {**_RUNNING, "startTime": "2024-10-16T21:34:10.000+02:00"}
+        assert _history(_RUNNING, spelt) == []
+        later = {**_RUNNING, "startTime": "2024-10-16T19:34:10.000000001Z"}
+        assert ("history.stamp_changed", "$[1].startTime", "error") in _history(_RUNNING, later)
+
+    def test_an_unreadable_snapshot_is_skipped(self) -> None:
+        """A snapshot that cannot be read is reported, and the next is compared with the
+        last readable one."""
+        done = _ended("JOB_STATE_SUCCEEDED")
+        codes = _history(_RUNNING, {**_RUNNING, "createTime": "yesterday"}, done)
+        assert codes == [("provider.field_invalid", "$[1].createTime", "error")]
+
+    def test_batches_read_from_native_objects_are_their_objects(self) -> None:
+        """Batches from_provider made check as the native objects they keep; a Batch read
+        from none is provider.unknown at its index."""
+        snapshots = [_RUNNING, _CANCELLING, _ended("JOB_STATE_CANCELLED")]
+        batches = [batchfsm.from_provider(item).batch for item in snapshots]
+        expected = batchfsm.check_history(snapshots, provider="vertex")
+        assert batchfsm.check_history(batches, provider="vertex") == expected
+        openai = batchfsm.loads(
+            SAMPLES.parent.joinpath("002_completed_openapi-retrieve.json").read_bytes()
+        )
+        report = batchfsm.check_history([*snapshots, openai], provider="vertex")
+        assert [(v.code, v.path) for v in report.errors] == [("provider.unknown", "$[3]")]
+
+    def test_openai_snapshots_are_checked_as_without_a_provider(self) -> None:
+        """provider openai, or auto on OpenAI payloads, is check_history without one."""
+        payloads = [json.loads(p.read_bytes()) for p in OPENAI_PAYLOADS[:3]]
+        expected = batchfsm.check_history(payloads, profile="compat")
+        for provider in ("openai", "auto"):
+            assert batchfsm.check_history(payloads, provider=provider, profile="compat") == expected
+
+    @pytest.mark.parametrize("provider", ["openrouter", 3, "Vertex"])
+    def test_an_unknown_provider_raises(self, provider: Any) -> None:
+        """A provider that is not a known name is an ArgumentError naming it."""
+        with pytest.raises(ArgumentError) as info:
+            batchfsm.check_history([_RUNNING], provider=provider)
+        assert info.value.argument == "provider"

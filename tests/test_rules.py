@@ -30,6 +30,8 @@ def _report(rule: Rule, profile: Profile) -> batchfsm.Report:
     if rule.stage is Stage.HISTORY:
         return batchfsm.check_history(example, profile=profile)
     if rule.stage is Stage.PROVIDER:
+        if isinstance(example, list):  # a native history
+            return batchfsm.check_history(example, profile=profile, provider="auto")
         return batchfsm.from_provider(example, profile=profile)
     return batchfsm.validate(example, profile=profile)
 
