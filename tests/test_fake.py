@@ -493,6 +493,122 @@ class TestErrors:
             sdk.models.list()
 
 
+class TestAsyncClient:
+    """The async openai client, through async_transport(): cancels in every status,
+    pagination and errors answer as for the sync client."""
+
+    @pytest.mark.parametrize(
+        ("fate", "wait", "before", "after"),
+        [
+            (Fate(running=60, finalizing=600), 0, "validating", "cancelling"),
+            (Fate(running=60, finalizing=600), 20, "in_progress", "cancelling"),
+            (Fate(running=60, finalizing=600), 100, "finalizing", "cancelling"),
+            (Fate.cancelled(after=0, cancelling=600), 10, "cancelling", "cancelling"),
+            (Fate.cancelled(after=0), 3_600, "cancelled", "cancelled"),
+        ],
+        ids=["validating", "in_progress", "finalizing", "cancelling", "cancelled"],
+    )
+    def test_cancel_in_each_open_status(
+        self, fate: Fate, wait: int, before: str, after: str
+    ) -> None:
+        """A cancel while the batch is not finished is accepted; the batch then ends
+        cancelled, and every object validates and the history passes check_history."""
+
+        async def run() -> list[dict[str, Any]]:
+            api = FakeBatchAPI(fate=fate)
+            sdk = async_client(api)
+            upload = await sdk.files.create(file=("in.jsonl", jsonl(4)), purpose="batch")
+            batch = await sdk.batches.create(
+                input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h"
+            )
+            api.advance(wait)
+            polls = [served(batch), served(await sdk.batches.retrieve(batch.id))]
+            assert polls[-1]["status"] == before
+            polls.append(served(await sdk.batches.cancel(batch.id)))
+            assert polls[-1]["status"] == after
+            while polls[-1]["status"] not in FINAL:
+                api.advance(60)
+                polls.append(served(await sdk.batches.retrieve(batch.id)))
+            return polls
+
+        polls = asyncio.run(run())
+        assert polls[-1]["status"] == "cancelled"
+        assert batchfsm.check_history(polls, profile="openai").ok
+
+    @pytest.mark.parametrize("fate", [Fate(), Fate.fails_validation(), Fate.expires()])
+    def test_cancel_a_finished_batch(self, fate: Fate) -> None:
+        """A completed, failed or expired batch is answered 409 and stays as it was."""
+
+        async def run() -> None:
+            api = FakeBatchAPI(fate=fate)
+            sdk = async_client(api)
+            upload = await sdk.files.create(file=("in.jsonl", jsonl(2)), purpose="batch")
+            batch = await sdk.batches.create(
+                input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h"
+            )
+            api.advance(3 * 86_400)
+            last = await sdk.batches.retrieve(batch.id)
+            with pytest.raises(openai.ConflictError) as refused:
+                await sdk.batches.cancel(batch.id)
+            message = f"Cannot cancel a batch with status '{last.status}'."
+            assert error_body(refused.value) == openai_error(message)
+            assert await sdk.batches.retrieve(batch.id) == last
+
+        asyncio.run(run())
+
+    def test_250_batches(self) -> None:
+        """Async auto-pagination over 250 batches sees each once, newest first."""
+
+        async def run() -> tuple[list[str], list[str]]:
+            api = FakeBatchAPI()
+            sdk = async_client(api)
+            upload = await sdk.files.create(file=("in.jsonl", jsonl(1)), purpose="batch")
+            made = [
+                (
+                    await sdk.batches.create(
+                        input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h"
+                    )
+                ).id
+                for _ in range(250)
+            ]
+            listed = [b.id async for b in sdk.batches.list(limit=100)]
+            return made, listed
+
+        made, listed = asyncio.run(run())
+        assert listed == made[::-1]
+
+    def test_errors(self) -> None:
+        """Unknown ids, a bad upload, a bad create and a bad limit get OpenAI's answers."""
+
+        async def run() -> None:
+            sdk = async_client(FakeBatchAPI())
+            with pytest.raises(openai.NotFoundError) as missing:
+                await sdk.batches.retrieve("batch_nope")
+            assert error_body(missing.value) == openai_error("No batch found with id 'batch_nope'.")
+            with pytest.raises(openai.NotFoundError) as missing:
+                await sdk.files.content("file-nope")
+            assert error_body(missing.value) == openai_error("No such File object: file-nope", "id")
+            with pytest.raises(openai.BadRequestError) as refused:
+                await sdk.files.create(file=("in.jsonl", b"{nope\n"), purpose="batch")
+            expected = openai_error("Invalid file format for Batch API. Must be .jsonl")
+            assert error_body(refused.value) == expected
+            with pytest.raises(openai.BadRequestError) as refused:
+                await sdk.batches.create(
+                    input_file_id="file-x",
+                    endpoint=ENDPOINT,
+                    completion_window="48h",  # type: ignore[arg-type]
+                )
+            assert (refused.value.code, refused.value.param) == (
+                "invalid_value",
+                "completion_window",
+            )
+            with pytest.raises(openai.BadRequestError) as refused:
+                await sdk.batches.list(limit=101)
+            assert refused.value.code == "integer_above_max_value"
+
+        asyncio.run(run())
+
+
 class TestPagination:
     """Listing pages through every batch, newest first."""
 
