@@ -370,14 +370,17 @@ def _accepts(lifecycle: Lifecycle, batch: Batch) -> list[Event]:
     return allowed
 
 
+#: The rule an edge guards with that no event data can meet: a batch without a deadline
+#: (read under ``compat``) cannot take it.
+_DEADLINE = BY_CODE["expires_at.missing"]
+
+
 def _meetable(lifecycle: Lifecycle, batch: Batch, event: Event) -> bool:
-    """Whether some data meets the guards of `event` on `batch`: only a deadline, which the
-    data cannot give, may be missing (under ``compat``)."""
+    """Whether some data meets the guards of `event` on `batch`."""
     return batch.expires_at is not None or not any(
-        rule.code == "expires_at.missing"
+        _DEADLINE in t.guards
         for t in lifecycle.transitions
         if t.event is event and t.source is batch.status
-        for rule in t.guards
     )
 
 

@@ -20,6 +20,7 @@ from batchfsm import (
     ArgumentError,
     Batch,
     Event,
+    GuardError,
     IllegalTransition,
     Lifecycle,
     Profile,
@@ -106,7 +107,7 @@ _QUICK = settings(max_examples=40, stateful_step_count=30, deadline=None)
 # A run that must fail need not shrink its failure.
 _UNSHRUNK = settings(_QUICK, max_examples=200, phases=[Phase.generate])
 
-TestLifecycle = BatchLifecycleMachine.TestCase
+TestLifecycle = pytest.mark.slow(BatchLifecycleMachine.TestCase)
 TestLifecycle.settings = _QUICK
 
 
@@ -293,6 +294,7 @@ class TestEventSequences:
         assert len(pairs) <= 6
         assert all(type(e) is Event and type(d) is dict for e, d in pairs)
 
+    @pytest.mark.slow
     @pytest.mark.parametrize(
         "event", sorted({*(t.event for t in transitions_for("openai")), RECORD_PROGRESS.event})
     )
@@ -326,6 +328,28 @@ class TestEventSequences:
         an ArgumentError when the strategy is made."""
         with pytest.raises(ArgumentError):
             bst.event_sequences(**kwargs)
+
+    @given(st.data())
+    def test_no_deadline_under_compat(self, data: st.DataObject) -> None:
+        """For a compat batch without a deadline, expire is never drawn as an allowed event;
+        fired, it is the one event its status allows that a guard refuses."""
+        lifecycle = Lifecycle(ManualClock(), profile="compat")
+        batch = lifecycle.create(input_file_id="file-in", endpoint="/v1/embeddings")
+        lifecycle.start(batch, total=3)
+        batch.expires_at = None
+        pairs = data.draw(bst.event_sequences(8, with_data=True, batch=batch, profile="compat"))
+        replay = Lifecycle(profile="compat")
+        for event, kwargs in pairs:
+            allowed = _allowed("compat", batch.status)
+            refused: TransitionError | None = None
+            try:
+                replay.fire(batch, event, **kwargs)
+            except TransitionError as error:
+                refused = error
+            if isinstance(refused, GuardError):
+                assert (event, refused.code) == (Event.EXPIRE, "expires_at.missing")
+            else:
+                assert (event in allowed) == (refused is None), (event, batch.status)
 
     def test_invalid_batch(self) -> None:
         """A batch that does not validate under the profile is refused, naming its codes."""
