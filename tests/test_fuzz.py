@@ -18,6 +18,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -28,6 +29,9 @@ from batchfsm._cli import main
 
 from helpers.hand_changed import hand_changed_batches
 from helpers.payloads import json_values, wire_batches
+
+# Every test here is a fuzz test: left out of a quick run with `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
 
 PROFILES = st.sampled_from(batchfsm.PROFILES)
 

@@ -283,6 +283,7 @@ _PLACES: dict[str, Callable[[Any], dict[str, Any]]] = {
 }
 
 
+@pytest.mark.slow
 class TestAnyPythonValue:
     @given(value=payload_shaped(), profile=st.sampled_from(PROFILES))
     def test_validate_reports(self, value: dict[Any, Any], profile: str) -> None:
