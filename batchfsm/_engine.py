@@ -34,7 +34,7 @@ from ._errors import (
     ReentryError,
 )
 from ._generated import compile_lines
-from ._profile import Profile, resolve
+from ._profile import PRESETS, Profile, Provenance, resolve
 from ._record import (
     TIMESTAMP_FIELDS,
     Batch,
@@ -50,6 +50,7 @@ from ._table import (
     IDEMPOTENT,
     INITIAL,
     RECORD_PROGRESS,
+    TRANSITIONS,
     Event,
     Operation,
     Transition,
@@ -451,7 +452,7 @@ class Lifecycle:
         model: str | None = None,
         now: int | None = None,
     ) -> Batch:
-        """A new batch in ``validating``, created now and due ``completion_window`` later.
+        """A new batch, created now and due ``completion_window`` later.
 
         Raises:
             ArgumentError: for an empty file id, a value of the wrong type, or metadata
@@ -574,15 +575,15 @@ class Lifecycle:
             self._fire(batch, known, checked, now)
 
     def start(self, batch: Batch, total: int | None = None, *, now: int | None = None) -> None:
-        """validating → in_progress; ``total``, when given, becomes ``request_counts.total``."""
+        """Start the batch's requests; ``total``, when given, becomes ``request_counts.total``."""
         self._fire(batch, E.START, _start_data(total), now)
 
     def fail(self, batch: Batch, errors: Sequence[BatchError], *, now: int | None = None) -> None:
-        """→ failed, storing `errors` (at least one) in ``batch.errors``."""
+        """Fail the batch, storing `errors` (at least one) in ``batch.errors``."""
         self._fire(batch, E.FAIL, _fail_data(errors), now)
 
     def finalize(self, batch: Batch, *, now: int | None = None) -> None:
-        """in_progress → finalizing, once every request is accounted for."""
+        """Finalize the batch, once every request is accounted for."""
         self._fire(batch, E.FINALIZE, None, now)
 
     def complete(
@@ -593,7 +594,7 @@ class Lifecycle:
         error_file_id: str | None = None,
         now: int | None = None,
     ) -> None:
-        """finalizing → completed, with the files the counts call for."""
+        """Complete the batch, with the files the counts call for."""
         self._fire(batch, E.COMPLETE, _file_data(output_file_id, error_file_id), now)
 
     def expire(
@@ -604,14 +605,14 @@ class Lifecycle:
         error_file_id: str | None = None,
         now: int | None = None,
     ) -> None:
-        """→ expired, once the clock (or `now`) has reached ``expires_at``.
+        """Expire the batch, once the clock (or `now`) has reached ``expires_at``.
 
         Partial result files may be given.
         """
         self._fire(batch, E.EXPIRE, _file_data(output_file_id, error_file_id), now)
 
     def cancel(self, batch: Batch, *, now: int | None = None) -> None:
-        """→ cancelling; on a batch already cancelling or cancelled, nothing happens."""
+        """Start cancelling the batch."""
         self._fire(batch, E.CANCEL, None, now)
 
     def finish_cancel(
@@ -622,7 +623,7 @@ class Lifecycle:
         error_file_id: str | None = None,
         now: int | None = None,
     ) -> None:
-        """cancelling → cancelled; partial result files may be given."""
+        """Finish cancelling the batch; partial result files may be given."""
         self._fire(batch, E.FINISH_CANCEL, _file_data(output_file_id, error_file_id), now)
 
     def record_progress(self, batch: Batch, completed: int = 0, failed: int = 0) -> None:
@@ -827,3 +828,46 @@ class Lifecycle:
                     raise HookError(batch.id, edge.source, event, hook) from exc
         finally:
             _IN_HOOKS.discard(id(batch))
+
+
+# -- the statuses each event method works from, in its docstring, read from the table --------
+
+
+def _either(statuses: Iterable[Status]) -> str:
+    given = set(statuses)
+    names = [status.value for status in Status if status in given]
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+
+
+def _works_from(event: Event) -> str:
+    """What the table says of `event`: the statuses it works from, and where it leads."""
+    for operation in (CREATE, RECORD_PROGRESS):
+        if operation.event is event:
+            if not operation.statuses:
+                return f"Makes a batch in {INITIAL.value}."
+            return f"Works in {_either(operation.statuses)}; the status stays."
+    edges = [t for t in TRANSITIONS if t.event is event]
+    documented = [t.source for t in edges if t.provenance is Provenance.DOCUMENTED]
+    tolerated = [t.source for t in edges if t.provenance is Provenance.TOLERATED]
+    text = f"Works from {_either(documented)}"
+    if tolerated:
+        refusing = [p.name for p in PRESETS.values() if Provenance.TOLERATED not in p.provenances]
+        text += f", and (not under {' or '.join(refusing)}) from {_either(tolerated)}"
+    text += f"; the batch becomes {_either(t.dest for t in edges)}."
+    idle = [status for kind, status in IDEMPOTENT if kind is event]
+    if idle:
+        text += f" On a batch already {_either(idle)}, nothing happens."
+    return text
+
+
+def _document_events() -> None:
+    """Put after the summary of each event method's docstring what the table says of its
+    event, so that ``help(Lifecycle.cancel)`` tells from which statuses it works."""
+    for event in Event:
+        method = getattr(Lifecycle, event.value)
+        summary, _, rest = (method.__doc__ or "").partition("\n\n")
+        said = f"\n\n        {_works_from(event)}"
+        method.__doc__ = summary + said + (f"\n\n{rest}" if rest else "")
+
+
+_document_events()
