@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import batchfsm
 from batchfsm import ArgumentError, Severity, Status
+from batchfsm._cli import main
 from batchfsm._providers import native_carried, native_of, recognise
 from batchfsm._providers_page import providers_page
 from batchfsm._providers_table import (
@@ -834,3 +835,38 @@ class TestNativeHistoryChecks:
         with pytest.raises(ArgumentError) as info:
             batchfsm.check_history([_RUNNING], provider=provider)
         assert info.value.argument == "provider"
+
+
+class TestCommandHistory:
+    def test_a_native_history_file(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """validate --history --provider reads the snapshots natively: a cancel that did not
+        take is a warning at its snapshot's place (exit 0), a status the table does not
+        reach an error there (exit 1)."""
+        done = _ended("JOB_STATE_SUCCEEDED", completionStats={"successfulCount": 2})
+        path = tmp_path / "job.jsonl"
+        path.write_text("".join(json.dumps(item) + "\n" for item in (_RUNNING, _CANCELLING, done)))
+        assert main(["validate", "--history", "--provider", "vertex", str(path)]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out[1].startswith(f"{path}:3: warning: $.state: JOB_STATE_CANCELLING →")
+        assert out[1].endswith("[provider.transition_unmapped]")
+        path.write_text("".join(json.dumps(item) + "\n" for item in (done, _RUNNING)))
+        assert main(["validate", "--history", "--provider", "auto", str(path)]) == 1
+        assert f"{path}:2: $.state: JOB_STATE_RUNNING cannot follow JOB_STATE_SUCCEEDED" in (
+            capsys.readouterr().out
+        )
+
+    def test_the_report_is_check_historys(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The JSON record of a native history carries exactly what check_history reports."""
+        (sample,) = SAMPLES.glob("anthropic/004_*.json")
+        args = ["validate", "--history", "--provider", "anthropic", "--format", "json"]
+        assert main([*args, "--profile", "compat", str(sample)]) == 0
+        (record,) = json.loads(capsys.readouterr().out)["results"]
+        snapshots = json.loads(sample.read_bytes())
+        report = batchfsm.check_history(snapshots, provider="anthropic", profile="compat")
+        assert [(v["code"], v["severity"]) for v in record["violations"]] == [
+            (v.code, v.severity.value) for v in report.violations
+        ]
