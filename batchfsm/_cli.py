@@ -1,5 +1,6 @@
-"""The ``batchfsm`` command: validate batch payloads, draw the lifecycle, check round trips,
-serve a fake Batch API.
+# PYTHON_ARGCOMPLETE_OK (argcomplete's mark: this command completes itself)
+"""The ``batchfsm`` command: validate batch payloads, print their JSON Schema, draw the
+lifecycle, check round trips, serve a fake Batch API.
 
 Exit status: 0 when every payload is valid, 1 when any is invalid (or unparseable), 2 for a
 usage error, a path that cannot be read or a PATH that holds no payload, 3 for a bug in
@@ -15,13 +16,14 @@ import contextlib
 import decimal
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TextIO
 
 import attrs
 
-from . import _json
+from . import __version__, _json
 from ._codec import dumps, loads
 from ._errors import PayloadError, Severity, Violation
 from ._profile import PROFILES
@@ -32,7 +34,8 @@ from ._validate import Report, check_history, validate, violation_dict
 __all__ = ["main"]
 
 _MIB = 1 << 20
-DEFAULT_MAX_BYTES = 16 * _MIB
+#: --max-bytes when not given, as the command line writes it.
+DEFAULT_MAX_SIZE = "16M"
 # The reader asks for one byte past the limit, which must still be an index-sized int.
 _MAX_MAX_BYTES = sys.maxsize - 1
 # A progress bar is worth drawing only when reading takes a while.
@@ -444,8 +447,9 @@ def _same_json(first: bytes | str, second: bytes | str) -> bool | None:
         return None
 
 
-def _roundtrip(item: Item, profile: str, output: _Output) -> bool:
-    """Decode one payload, encode it again and say whether the JSON came back unchanged."""
+def _roundtrip(item: Item, profile: str, output: _Output, tally: _Tally) -> bool:
+    """Decode one payload, encode it again and say whether the JSON came back unchanged
+    (one with normalisations, read under compat, is counted in `tally` as warned)."""
     place = item.place
     if item.refused is not None:
         output.line(f"{place}: {item.refused}")
@@ -474,6 +478,7 @@ def _roundtrip(item: Item, profile: str, output: _Output) -> bool:
             output.line(f"{place}: encoding changed the payload")
             return False
     output.line(f"{place}: ok ({batch.id}, {batch.status.value})")
+    tally.warned += bool(batch.normalizations)
     return True
 
 
@@ -484,7 +489,7 @@ def _run_roundtrip(args: argparse.Namespace) -> int:
     for item in _items(found, args.max_bytes, tally, None, output):
         tally.payloads += 1
         try:
-            ok = _roundtrip(item, args.profile, output)
+            ok = _roundtrip(item, args.profile, output, tally)
         except _OutputError:
             raise
         except Exception as error:
@@ -493,20 +498,41 @@ def _run_roundtrip(args: argparse.Namespace) -> int:
             _failed(item.place, error, tally)
             continue
         tally.invalid += not ok
+    noun = "payload" if tally.payloads == 1 else "payloads"
+    done = tally.payloads - tally.invalid - tally.failed
+    failed = f", {tally.failed} not checked (internal error)" if tally.failed else ""
+    output.line(
+        f"{tally.payloads} {noun}: {done} ok ({tally.warned} with warnings),"
+        f" {tally.invalid} failed{failed}"
+    )
     return tally.status
+
+
+# -- schema --------------------------------------------------------------------------------
+
+
+def _run_schema(args: argparse.Namespace) -> int:
+    from ._schema import json_schema
+
+    text = json.dumps(json_schema(args.profile), indent=2)  # ASCII: any stdout writes it
+    _Output("text", False, sys.stdout).write(text + "\n")
+    return _EXIT_OK
 
 
 # -- the command line ----------------------------------------------------------------------
 
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+_SIZE = re.compile(r"([0-9]+)(?:([kmgt])(?:ib)?)?\Z", re.IGNORECASE)
+
 
 def _byte_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
+    """A size: bytes, or with a unit K, M, G or T (also KiB …: powers of 1024)."""
+    match = _SIZE.match(text.strip())
+    value = int(match[1]) * _UNITS[(match[2] or "").lower()] if match else 0
     if not 1 <= value <= _MAX_MAX_BYTES:
         raise argparse.ArgumentTypeError(
-            f"expected a positive number of bytes up to {_MAX_MAX_BYTES}, got {text!r}"
+            "expected a positive number of bytes, or of K, M, G or T (powers of 1024: 512K,"
+            f" 16M), up to {_MAX_MAX_BYTES} bytes; got {text!r}"
         )
     return value
 
@@ -515,17 +541,53 @@ def _add_max_bytes(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--max-bytes",
         type=_byte_count,
-        default=DEFAULT_MAX_BYTES,
-        metavar="N",
-        help=f"refuse a line or document larger than N bytes (default {DEFAULT_MAX_BYTES})",
+        default=DEFAULT_MAX_SIZE,
+        metavar="SIZE",
+        help="refuse a line or document larger than SIZE: bytes, or with K, M, G or T for"
+        " KiB, MiB, GiB, TiB (default: %(default)s)",
     )
+
+
+def _add_profile(command: argparse.ArgumentParser, what: str) -> None:
+    command.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="openai",
+        help=f"{what}: strict (what OpenAI documents), openai (also what compatible services"
+        " do), or compat (also their spellings, as warnings) (default: %(default)s)",
+    )
+
+
+def _plain(text: str) -> str:
+    """A paragraph of a docstring as help prints it: one line, no ``literal`` marks."""
+    return re.sub(r"``(.+?)``", r"\1", " ".join(text.split()))
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, with the column of help texts placed as Python 3.13 places it: past
+    the names of the commands too, at the depth they are printed (Python 3.10 to 3.12
+    count them one level shallower), so that ``--help`` reads the same on every Python."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if action.help is not argparse.SUPPRESS:
+            for subaction in self._iter_indented_subactions(action):
+                width = len(self._format_action_invocation(subaction)) + self._current_indent
+                self._action_max_length = max(self._action_max_length, width)
 
 
 def _parser() -> argparse.ArgumentParser:
+    summary, exits, *_ = [*(__doc__ or "").split("\n\n"), "", ""]
     parser = argparse.ArgumentParser(
-        prog="batchfsm", description=__doc__.split("\n", 1)[0] if __doc__ else None
+        prog="batchfsm",
+        description=_plain(summary),
+        epilog=_plain(exits),
+        formatter_class=_HelpFormatter,
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument("--version", action="version", version=f"batchfsm {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an internal error"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser(
@@ -536,8 +598,13 @@ def _parser() -> argparse.ArgumentParser:
         "*.json, *.jsonl and *.ndjson files, recursively) or - for stdin (the default when "
         "stdin is not a terminal).",
     )
-    check.add_argument("paths", nargs="*", metavar="PATH")
-    check.add_argument("--profile", choices=PROFILES, default="openai")
+    check.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="a file, a directory or - for stdin (default: stdin, when it is piped)",
+    )
+    _add_profile(check, "what is valid")
     check.add_argument(
         "--provider",
         choices=(*PROVIDERS, "auto"),
@@ -546,7 +613,13 @@ def _parser() -> argparse.ArgumentParser:
         help="read each payload as this provider's native batch object, or recognise it by"
         f" its shape (auto): {', '.join(PROVIDERS)} (default: OpenAI's batch, as it is)",
     )
-    check.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "jsonl"),
+        default="text",
+        help="text: a line per payload and violation, and a summary; jsonl: a JSON record per"
+        " payload; json: one JSON document at the end (default: %(default)s)",
+    )
     check.add_argument(
         "--history", action="store_true", help="the payloads are snapshots of one batch, in order"
     )
@@ -559,18 +632,37 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
     check.set_defaults(run=_run_validate)
 
-    diagram = commands.add_parser("diagram", help="print the lifecycle as a mermaid diagram")
-    diagram.add_argument("--format", choices=("mermaid",), default="mermaid")
-    diagram.add_argument("--profile", choices=PROFILES, default="openai")
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of the batch object",
+        description="Print the JSON Schema (2020-12) of the wire batch object under a profile,"
+        " generated from batchfsm's record and rules: keys, types, statuses, ranges, limits."
+        " The rules a schema cannot state are named in its description.",
+    )
+    _add_profile(schema, "the schema of what is valid")
+    schema.set_defaults(run=_run_schema)
+
+    diagram = commands.add_parser(
+        "diagram",
+        help="print the lifecycle as a mermaid diagram",
+        description="Print the lifecycle table as a mermaid state diagram.",
+    )
+    diagram.add_argument(
+        "--format", choices=("mermaid",), default="mermaid", help="(default: %(default)s)"
+    )
+    _add_profile(diagram, "the edges drawn")
     diagram.set_defaults(run=_run_diagram)
 
     roundtrip = commands.add_parser(
-        "roundtrip", help="decode each payload and encode it again, losslessly"
+        "roundtrip",
+        help="decode each payload and encode it again, losslessly",
+        description="Decode each payload, encode it again, and say whether the JSON came back"
+        " unchanged.",
     )
     roundtrip.add_argument(
         "paths", nargs="+", metavar="PATH", help="a file, a directory or - for stdin, as validate"
     )
-    roundtrip.add_argument("--profile", choices=PROFILES, default="openai")
+    _add_profile(roundtrip, "what is decoded")
     _add_max_bytes(roundtrip)
     roundtrip.set_defaults(run=_run_roundtrip)
 
@@ -580,11 +672,30 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve batchfsm.testing.FakeBatchAPI on HOST:PORT in real time: every "
         "batch follows the fate given. The address is printed once the server listens.",
     )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
-    serve.add_argument("--fate", choices=tuple(_FATES), default="completes")
+    serve.add_argument("--host", default="127.0.0.1", help="(default: %(default)s)")
+    serve.add_argument(
+        "--port", type=int, default=8000, help="0 picks a free port (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--fate",
+        choices=tuple(_FATES),
+        default="completes",
+        help="what happens to every batch (default: %(default)s)",
+    )
     serve.set_defaults(run=_run_serve)
     return parser
+
+
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Answer the shell's completion request, when this run is one and argcomplete is
+    installed (the completion extra); else nothing happens."""
+    if "_ARGCOMPLETE" not in os.environ:
+        return
+    try:
+        import argcomplete
+    except ImportError:
+        return
+    argcomplete.autocomplete(parser)
 
 
 #: The fates `batchfsm serve --fate` offers, by name.
@@ -630,6 +741,7 @@ def _run_serve(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit status (see the module docstring)."""
     parser = _parser()
+    _complete(parser)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, or a usage error argparse has printed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -140,13 +141,14 @@ class TestRoundtrip:
     def test_roundtrip_of_canonical_payloads(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """Canonical payloads round-trip: exit 0, one ok line each."""
+        """Canonical payloads round-trip: exit 0, one ok line each, then a summary."""
         for path in sorted(PAYLOADS.glob("00[1-4]_*.json")):
             shutil.copy(path, tmp_path)
         assert main(["roundtrip", str(tmp_path)]) == 0
-        lines = capsys.readouterr().out.splitlines()
+        *lines, summary = capsys.readouterr().out.splitlines()
         assert len(lines) == 4
         assert all(": ok (batch_abc123, " in line for line in lines)
+        assert summary == "4 payloads: 4 ok (0 with warnings), 0 failed"
 
     def test_roundtrip_reports_violations(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -165,6 +167,7 @@ class TestRoundtrip:
         out = capsys.readouterr().out
         assert "warning: $.output_file_id" in out
         assert "[compat.file_id_empty]" in out
+        assert out.endswith("\n1 payload: 1 ok (1 with warnings), 0 failed\n")
 
     def test_unreadable_path(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """A path that cannot be read exits 2 with a message, not a traceback."""
@@ -195,12 +198,16 @@ class TestRoundtrip:
             f"{lines}:3: ok (batch_abc123, completed)",
             f"{array}[0]: ok (batch_abc123, completed)",
             f"{array}[1]: ok (batch_abc123, completed)",
+            "5 payloads: 4 ok (0 with warnings), 1 failed",
         ]
 
     def test_stdin(self) -> None:
         """`roundtrip -` reads stdin, as validate does."""
         result = run("roundtrip", "-", stdin=line_of(clean_payload()))
-        assert (result.returncode, result.stdout) == (0, "-:1: ok (batch_abc123, completed)\n")
+        assert (result.returncode, result.stdout) == (
+            0,
+            "-:1: ok (batch_abc123, completed)\n1 payload: 1 ok (0 with warnings), 0 failed\n",
+        )
 
     def test_big_integers_are_compared_exactly(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -547,10 +554,10 @@ class TestEdges:
 
     @pytest.mark.parametrize("value", ["0", "-5", "lots"])
     def test_max_bytes_must_be_positive(self, value: str) -> None:
-        """--max-bytes takes a positive integer; anything else is a usage error."""
+        """--max-bytes takes a positive size; anything else is a usage error."""
         result = run("validate", "--max-bytes", value, str(CLEAN))
         assert result.returncode == 2
-        assert "expected a positive number of bytes" in result.stderr
+        assert "expected a positive number of bytes, or of K, M, G or T" in result.stderr
         assert f"got {value!r}" in result.stderr
 
     def test_an_unlistable_directory_exits_2(
@@ -697,7 +704,7 @@ class TestEachPayloadOnItsOwn:
         """--max-bytes 2**63 - 1 is refused as a usage error (exit 2), not an internal one."""
         result = run("validate", "--max-bytes", str(2**63 - 1), str(CLEAN))
         assert result.returncode == 2
-        assert "expected a positive number of bytes up to" in result.stderr
+        assert f"up to {sys.maxsize - 1} bytes; got '{2**63 - 1}'" in result.stderr
 
     def test_a_huge_max_bytes_reads_a_document(self, tmp_path: Path) -> None:
         """A --max-bytes of a terabyte is a limit, not a size to allocate before reading."""
@@ -835,6 +842,7 @@ class TestStreaming:
         assert answers == [
             b"-:1: ok (batch_abc123, completed)\n",
             b"-:2: ok (batch_abc123, completed)\n",
+            b"2 payloads: 2 ok (0 with warnings), 0 failed\n",
         ]
         assert status == 0
 
@@ -1009,3 +1017,197 @@ def test_cli_page_shows_what_the_command_prints(command: str, output: str) -> No
     )
     assert result.stdout == output, result.stderr
     assert "Traceback" not in result.stderr
+
+
+# -- the command's own surface: help, version, sizes, completion, schema --------------------
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+def _parsers() -> list[argparse.ArgumentParser]:
+    """The command's parser and each command's."""
+    from batchfsm._cli import _parser
+
+    parser = _parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return [parser, *commands.choices.values()]
+
+
+class TestHelp:
+    @pytest.mark.parametrize(
+        ("args", "snapshot"), [([], "help.txt"), (["validate"], "validate-help.txt")]
+    )
+    def test_help_matches_its_snapshot(
+        self,
+        args: list[str],
+        snapshot: str,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """`batchfsm --help` and `batchfsm validate --help`, 100 columns wide, print exactly
+        the checked-in snapshots (the same on Python 3.10 to 3.13: the formatter places the
+        help column as 3.13 does). To accept a change: COLUMNS=100 batchfsm [validate] --help
+        > tests/snapshots/NAME."""
+        monkeypatch.setenv("COLUMNS", "100")
+        assert main([*args, "--help"]) == 0
+        assert capsys.readouterr().out == (SNAPSHOTS / snapshot).read_text("utf-8")
+
+    def test_every_option_has_help_with_its_default(self) -> None:
+        """Every argument of every command has help text; every option that takes a value
+        says its default."""
+        checked = 0
+        for parser in _parsers():
+            for action in parser._actions:
+                if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                    continue
+                assert action.help, (parser.prog, action.dest)
+                takes_value = action.option_strings and action.nargs != 0
+                if takes_value and not isinstance(action, argparse._VersionAction):
+                    assert "(default: " in action.help, (parser.prog, action.dest)
+                checked += 1
+        assert checked > 3 * len(_parsers())  # the loop saw the options
+
+    def test_help_is_plain_text(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """No --help shows reStructuredText markup (``literal``, :role:), and each shows its
+        defaults filled in, not argparse's placeholders."""
+        monkeypatch.setenv("COLUMNS", "100")
+        for parser in _parsers():
+            command = parser.prog.split()[1:]
+            assert main([*command, "--help"]) == 0
+            out = capsys.readouterr().out
+            assert "``" not in out, parser.prog
+            assert not re.search(r":\w+:`", out), parser.prog
+            assert "%(" not in out, parser.prog
+
+    def test_the_description_is_the_docstring_s(self) -> None:
+        """The command's description and epilog are its module docstring's paragraphs."""
+        from batchfsm import _cli
+
+        parser = _parsers()[0]
+        summary, exits = (_cli.__doc__ or "").split("\n\n")[:2]
+        assert parser.description == " ".join(summary.replace("``", "").split())
+        assert parser.epilog == " ".join(exits.replace("``", "").split())
+
+
+class TestVersion:
+    def test_one_version(self) -> None:
+        """batchfsm.__version__ is the installed distribution's version, and the installed
+        command's --version prints it."""
+        import importlib.metadata
+
+        assert batchfsm.__version__ == importlib.metadata.version("batchfsm")
+        result = run("--version")
+        assert (result.returncode, result.stdout) == (0, f"batchfsm {batchfsm.__version__}\n")
+
+    def test_the_version_is_written_once(self) -> None:
+        """pyproject.toml writes no version: hatchling reads batchfsm/__init__.py's."""
+        pyproject = (ROOT / "pyproject.toml").read_text("utf-8")
+        assert re.search(r'^dynamic = \["version"\]$', pyproject, re.MULTILINE)
+        assert not re.search(r"^version\s*=", pyproject, re.MULTILINE)
+        assert '[tool.hatch.version]\npath = "batchfsm/__init__.py"' in pyproject
+
+
+class TestMaxBytes:
+    @pytest.mark.parametrize(
+        ("text", "size"),
+        [
+            ("1", 1),
+            ("1024", 1024),
+            ("512K", 512 << 10),
+            ("1M", 1 << 20),
+            ("16MiB", 16 << 20),
+            ("2g", 2 << 30),
+            ("1TiB", 1 << 40),
+            (" 3kib ", 3 << 10),
+        ],
+    )
+    def test_sizes_with_units(self, text: str, size: int) -> None:
+        """--max-bytes takes bytes, or K, M, G, T (or KiB … in any case): powers of 1024."""
+        parser = _parsers()[1]
+        assert parser.parse_args(["--max-bytes", text]).max_bytes == size
+
+    def test_the_default_is_16_mebibytes(self) -> None:
+        """Without --max-bytes, the limit is 16M, as --help says."""
+        assert _parsers()[1].parse_args([]).max_bytes == 16 << 20
+
+    @pytest.mark.parametrize("text", ["1MB", "1.5M", "0K", "", "M", "-1K", "1P", "1 M", "8388608T"])
+    def test_other_sizes_are_usage_errors(
+        self, text: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A size that is not one, is zero, or is past what a read can ask (2**63 bytes) is
+        a usage error (exit 2) that says what a size is."""
+        assert main(["validate", f"--max-bytes={text}", str(CLEAN)]) == 2
+        assert "expected a positive number of bytes, or of K, M, G or T" in capsys.readouterr().err
+
+    def test_a_size_with_a_unit_limits_a_document(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--max-bytes 1K refuses a document of more than 1024 bytes, and takes one of 1024."""
+        path = tmp_path / "big.json"
+        text = json.dumps(clean_payload())
+        path.write_text(text + " " * (1024 - len(text)))
+        assert main(["validate", "--max-bytes", "1K", str(path)]) == 0
+        path.write_text(text + " " * (1025 - len(text)))
+        assert main(["validate", "--max-bytes", "1K", str(path)]) == 1
+        assert "[input.too_large]" in capsys.readouterr().out
+
+
+class TestCompletion:
+    def test_the_installed_command_completes_itself(self, tmp_path: Path) -> None:
+        """With argcomplete installed, the shell's request completes commands and options."""
+        pytest.importorskip("argcomplete")
+        for line, expected in (
+            ("batchfsm val", {"validate"}),
+            ("batchfsm schema --p", {"--profile"}),
+        ):
+            answer = tmp_path / "completions"
+            env = {
+                "_ARGCOMPLETE": "1",
+                "_ARGCOMPLETE_IFS": "\n",
+                "_ARGCOMPLETE_STDOUT_FILENAME": str(answer),
+                "COMP_LINE": line,
+                "COMP_POINT": str(len(line)),
+            }
+            result = run(env=env)
+            assert result.returncode == 0, result.stderr
+            assert set(answer.read_text().split()) == expected
+
+    def test_without_argcomplete_the_command_works(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Without argcomplete, even a completion request runs the command as usual."""
+        monkeypatch.setitem(sys.modules, "argcomplete", None)  # import raises ImportError
+        monkeypatch.setenv("_ARGCOMPLETE", "1")
+        assert main(["roundtrip", str(CLEAN)]) == 0
+        assert ": ok (batch_abc123, completed)" in capsys.readouterr().out
+
+    def test_a_run_does_not_import_argcomplete(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A run that is not a completion request does not import argcomplete (it would only
+        slow every run down)."""
+        monkeypatch.delenv("_ARGCOMPLETE", raising=False)
+        monkeypatch.delitem(sys.modules, "argcomplete", raising=False)
+        assert main(["schema"]) == 0
+        assert "argcomplete" not in sys.modules
+
+
+class TestSchema:
+    @pytest.mark.parametrize("profile", ["strict", "openai", "compat"])
+    def test_prints_the_profile_s_schema(
+        self, profile: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`batchfsm schema --profile P` prints json_schema(P) as JSON, exit 0."""
+        assert main(["schema", "--profile", profile]) == 0
+        assert json.loads(capsys.readouterr().out) == batchfsm.json_schema(profile)
+
+    def test_the_installed_command_prints_openai_s_by_default(self) -> None:
+        """Without --profile, the installed command prints the openai profile's schema."""
+        result = run("schema")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == batchfsm.json_schema("openai")
+
+    def test_an_unknown_profile_is_a_usage_error(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """An unknown profile exits 2 with argparse's message."""
+        assert main(["schema", "--profile", "lenient"]) == 2
+        assert "invalid choice: 'lenient'" in capsys.readouterr().err
