@@ -743,13 +743,18 @@ class TestDatabaseErrors:
         """A connection the server dropped fails one call with StoreError; the next call
         connects again."""
         import psycopg
+        from psycopg.conninfo import make_conninfo
 
-        store = target.open(clock=clock)
+        # Only this store's connections are dropped: other tests may share the server (under
+        # pytest -n, on other workers).
+        name = f"batchfsm-reconnects-{os.getpid()}"
+        store = PostgresStore(make_conninfo(target.where, application_name=name), clock=clock)
         batch = running(store)
         with psycopg.connect(target.where, autocommit=True) as admin:
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE pid <> pg_backend_pid() AND datname = current_database()"
+                " WHERE application_name = %s",
+                (name,),
             )
         with pytest.raises(StoreError) as raised:
             store.get(batch.id)
