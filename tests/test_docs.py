@@ -37,7 +37,8 @@ def _public_names() -> list[tuple[str, str]]:
 
 def _directives() -> dict[str, list[tuple[Path, dict[str, str]]]]:
     """Each ``:::`` target of the reference pages, with the page and the options it has
-    (indented ``key: value`` lines under ``options:``; lists kept as written)."""
+    (indented ``key: value`` lines under ``options:``; a block list's items joined by
+    spaces)."""
     found: dict[str, list[tuple[Path, dict[str, str]]]] = {}
     for page in sorted(REFERENCE.glob("*.md")):
         lines = page.read_text("utf-8").splitlines()
@@ -46,12 +47,17 @@ def _directives() -> dict[str, list[tuple[Path, dict[str, str]]]]:
             if match is None:
                 continue
             options: dict[str, str] = {}
+            key = ""
             for option in lines[number + 1 :]:
                 if not option.startswith("    "):
                     break
+                if option.strip().startswith("- "):  # an item of a block list: key's value
+                    options[key] = f"{options[key]} {option.strip()[2:]}".strip()
+                    continue
                 key, _, value = option.strip().partition(":")
+                key = key.strip()
                 if key != "options":
-                    options[key.strip()] = value.strip()
+                    options[key] = value.strip()
             found.setdefault(match["target"], []).append((page, options))
     return found
 
@@ -176,8 +182,12 @@ class TestReference:
         by ``members`` does not count as rendering the whole module."""
         directives = _directives()
         assert directives["batchfsm.Status"][0][1]["show_if_no_docstring"] == "true"
-        assert "members" not in directives["batchfsm.store"][0][1]
+        assert "members" not in directives["batchfsm.testing"][0][1]
+        assert _covering("batchfsm.testing", "Fate") == ["batchfsm.testing"]
+        members = directives["batchfsm.store"][0][1]["members"].split()
+        assert members[:3] == ["Store", "SQLiteStore", "PostgresStore"]
         assert _covering("batchfsm.store", "SQLiteStore") == ["batchfsm.store"]
+        assert _covering("batchfsm.store", "Nothing") == []
 
 
 class TestSite:
