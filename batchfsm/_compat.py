@@ -3,10 +3,11 @@
 Each rewrite is recorded as a warning-severity `Violation` with its own code, so that a
 validator can say what was odd about a payload it accepted. The caller's mapping is never
 modified. The quirks (see docs/codec.md): camelCase keys, capitalised or upper-case
-statuses, ISO-8601 and numeric-string timestamps, ``""`` file ids, null request counts,
-and a null or missing ``endpoint``. Only exact strings and dicts are rewritten: a caller's
-subclass or mapping object may do anything when asked, so it is left for the decoder to
-report.
+statuses, statuses of other services (``pending``, ``canceled``), ISO-8601, numeric-string,
+millisecond and float timestamps, windows spelled ``24hrs``, ``""`` file ids, null request
+counts, a null or missing ``endpoint``, and a byte order mark before the JSON text. Only
+exact strings, numbers and dicts are rewritten: a caller's subclass or mapping object may do
+anything when asked, so it is left for the decoder to report.
 """
 
 from __future__ import annotations
@@ -21,10 +22,18 @@ import attrs
 
 from ._errors import Severity, Violation
 from ._jsonpath import ROOT, child
-from ._record import TIMESTAMP_FIELDS, Batch, Status, wire_names
+from ._record import (
+    MILLISECONDS_FROM,
+    TIMESTAMP_FIELDS,
+    WINDOW_PATTERN,
+    Batch,
+    Status,
+    wire_names,
+)
 from ._strict import LongLiteral, shown
+from ._table import INITIAL
 
-__all__ = ["normalize"]
+__all__ = ["BOMS", "bom_note", "normalize"]
 
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,]\d+)?"
@@ -33,6 +42,19 @@ _ISO = re.compile(
 _NUMERIC = re.compile(r"\d+(?:\.\d+)?\Z")
 _WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[\s-]+")
 _STATUS_VALUES = {status.value for status in Status}
+#: Statuses other services send for one of ours: the spelling (read as `_status` reads
+#: it), the status it is, and the code that reports the reading. Llumnix answers a new
+#: batch ``pending``, AIBrix ``created``, others ``queued``: all before validation.
+_STATUS_ALIASES: dict[str, tuple[Status, str]] = {
+    **dict.fromkeys(("pending", "created", "queued"), (INITIAL, "compat.status_queued")),
+    "canceled": (Status.CANCELLED, "compat.status_canceled"),
+}
+#: A window in hours or days spelled otherwise: ``24hrs``, ``24 hours``, ``7 Days``.
+_WINDOW_SPELLED = re.compile(r"\s*([1-9][0-9]{0,5})\s*(h|hrs?|hours?|d|days?)\s*\Z", re.I)
+#: Milliseconds are read below this (microseconds and the like stay errors).
+_MILLISECONDS_TO = MILLISECONDS_FROM * 1000
+#: The byte order marks a text may start with, as bytes and as str.
+BOMS = (b"\xef\xbb\xbf", "\ufeff")
 _FILE_IDS = ("output_file_id", "error_file_id")
 
 
@@ -112,7 +134,10 @@ def _rename(value: Any, shape: _Shape, path: str, notes: list[Violation]) -> Any
         where = child(path, spelled.get(key, key))
         if is_array and type(item) is list:
             # JSON's scalars and arrays cannot hold a key to rename: passed over without a
-            # path, which a megabyte of nulls would otherwise make 250,000 of.
+            # path, which a megabyte of nulls would otherwise make 250,000 of (and an array
+            # of nothing else is left as it is, not copied).
+            if _NOT_MAPPINGS.issuperset(map(type, item)):
+                continue
             out[key] = [
                 e if type(e) in _NOT_MAPPINGS else _rename(e, nested, child(where, i), notes)
                 for i, e in enumerate(item)
@@ -173,6 +198,55 @@ def _status(value: str) -> str:
     return _WORD_BREAK.sub("_", value.strip()).lower()
 
 
+def _read_status(status: str, notes: list[Violation]) -> str:
+    canonical = _status(status)
+    where = child(ROOT, "status")
+    if canonical in _STATUS_VALUES:
+        message = f"status {shown(status, 80)} read as {canonical!r}"
+        _note(notes, "compat.status_case", where, message)
+        return canonical
+    alias = _STATUS_ALIASES.get(canonical)
+    if alias is None:
+        return status
+    known, code = alias
+    _note(notes, code, where, f"status {shown(status, 80)} read as {known.value!r}")
+    return known.value
+
+
+def _number_stamp(value: int | float, path: str, notes: list[Violation]) -> int | float:
+    """A float timestamp floored, then one in milliseconds read as seconds."""
+    seconds: int | float = value
+    if type(value) is float:
+        if value != value or value in (float("inf"), float("-inf")):
+            return value  # not a number of seconds: the decoder reports it
+        seconds = int(value // 1)
+        _note(notes, "compat.timestamp_float", path, f"{value!r} read as {seconds}")
+    if MILLISECONDS_FROM <= seconds < _MILLISECONDS_TO:
+        whole = int(seconds) // 1000
+        _note(notes, "compat.timestamp_ms", path, f"{seconds} milliseconds read as {whole} s")
+        seconds = whole
+    return seconds
+
+
+def _window(window: str, notes: list[Violation]) -> str:
+    if WINDOW_PATTERN.match(window):
+        return window
+    match = _WINDOW_SPELLED.match(window)
+    if match is None:
+        return window  # unreadable: the window rule reports it
+    spelled = match.group(1) + match.group(2)[0].lower()
+    where = child(ROOT, "completion_window")
+    _note(notes, "compat.window_spelling", where, f"{shown(window, 80)} read as {spelled!r}")
+    return spelled
+
+
+def bom_note() -> Violation:
+    """The warning for a byte order mark read before the JSON text."""
+    return Violation(
+        "compat.bom", ROOT, "a byte order mark before the JSON text was skipped", Severity.WARNING
+    )
+
+
 def normalize(value: Any) -> tuple[Any, list[Violation], frozenset[str]]:
     """Rewrite the quirks of `value` to canonical form.
 
@@ -187,20 +261,18 @@ def normalize(value: Any) -> tuple[Any, list[Violation], frozenset[str]]:
 
     status = out.get("status")
     if type(status) is str and status not in _STATUS_VALUES:
-        canonical = _status(status)
-        if canonical in _STATUS_VALUES:
-            _note(
-                notes,
-                "compat.status_case",
-                child(ROOT, "status"),
-                f"status {shown(status, 80)} read as {canonical!r}",
-            )
-            out["status"] = canonical
+        out["status"] = _read_status(status, notes)
+
+    window = out.get("completion_window")
+    if type(window) is str:
+        out["completion_window"] = _window(window, notes)
 
     for key in TIMESTAMP_FIELDS:
         stamp = out.get(key)
         if type(stamp) is str:
-            out[key] = _timestamp(stamp, child(ROOT, key), notes)
+            stamp = out[key] = _timestamp(stamp, child(ROOT, key), notes)
+        if (type(stamp) is int and stamp >= MILLISECONDS_FROM) or type(stamp) is float:
+            out[key] = _number_stamp(stamp, child(ROOT, key), notes)
 
     for key in _FILE_IDS:
         file_id = out.get(key)

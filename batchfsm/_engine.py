@@ -36,6 +36,7 @@ from ._errors import (
 from ._generated import compile_lines
 from ._profile import PRESETS, Profile, Provenance, resolve
 from ._record import (
+    MILLISECONDS_FROM,
     TIMESTAMP_FIELDS,
     Batch,
     BatchError,
@@ -103,16 +104,29 @@ class Sweep:
     failed: tuple[tuple[object, BatchfsmError], ...] = ()
 
 
+#: The last second a clock may read: later ones are milliseconds (stamp.milliseconds).
+_LAST_SECOND = MILLISECONDS_FROM - 1
+
+
 def _reading(now: object) -> int:
     """A clock's reading as int Unix seconds: a float (``time.time``) floored to its second.
 
     Raises:
-        ArgumentError: for anything else, or a time before 1970 or past 64 bits.
+        ArgumentError: for anything else, or a time before 1970 or from 10**11 (the year
+            5138 in seconds: a clock that reads milliseconds).
     """
     seconds = math.floor(now) if type(now) is float and math.isfinite(now) else now
-    if type(seconds) is not int or not 0 <= seconds <= INT64_MAX:
-        raise ArgumentError("clock", f"must return non-negative Unix seconds, returned {now!r}")
+    if type(seconds) is not int or not 0 <= seconds <= _LAST_SECOND:
+        raise ArgumentError(
+            "clock", f"must return Unix seconds from 0 to {_LAST_SECOND}, returned {now!r}"
+        )
     return seconds
+
+
+def _second(name: str, value: object) -> int:
+    if type(value) is int and 0 <= value <= _LAST_SECOND:
+        return value
+    raise ArgumentError(name, f"expected Unix seconds from 0 to {_LAST_SECOND}, got {value!r}")
 
 
 def _new_id() -> str:
@@ -459,8 +473,9 @@ class Lifecycle:
                 that is not a mapping of strings.
             GuardError: (event ``create``) for what the create call refuses, with the
                 code the validator reports for it: an unreadable window, metadata past
-                OpenAI's limits, or, under ``strict``, an unknown endpoint or a window
-                other than ``24h``.
+                OpenAI's limits, a window other than ``24h`` (except under ``compat``,
+                where the deadline follows any window of hours or days: ``7d``), or,
+                under ``strict``, an unknown endpoint.
             HookError: when a hook raised; the batch is not returned.
         """
         if _file_id("input_file_id", input_file_id) is None:
@@ -474,18 +489,18 @@ class Lifecycle:
         if model is not None and type(model) is not str:
             raise ArgumentError("model", f"expected a string or None, got {model!r}")
         pairs = self._metadata(metadata)
-        created = self._now() if now is None else _count("now", now)
+        created = self._now() if now is None else _second("now", now)
         batch_id = self._id_factory()
         if type(batch_id) is not str or not batch_id:
             raise ArgumentError(
                 "id_factory", f"must return a non-empty string, returned {batch_id!r}"
             )
         window = window_seconds(completion_window)
-        if window is not None and created + window > INT64_MAX:
+        if window is not None and created + window > _LAST_SECOND:
             raise ArgumentError(
                 "clock" if now is None else "now",
                 f"created_at {created} + {completion_window} passes the largest timestamp,"
-                f" {INT64_MAX}",
+                f" {_LAST_SECOND}",
             )
         batch = Batch(
             id=batch_id,
@@ -745,8 +760,8 @@ class Lifecycle:
         """Check and apply one edge's event atomically, with its checked `data`."""
         if type(batch) is not Batch:
             self._check_batch(batch)
-        if now is not None and (type(now) is not int or not 0 <= now <= INT64_MAX):
-            _count("now", now)  # raises the ArgumentError
+        if now is not None and (type(now) is not int or not 0 <= now <= _LAST_SECOND):
+            _second("now", now)  # raises the ArgumentError
         lock = _LOCKS[(id(batch) >> 4) % _STRIPES]
         lock.acquire()
         try:
@@ -769,7 +784,7 @@ class Lifecycle:
                 self._check_batch(batch)
             if now is None:
                 reading = self._clock()
-                if type(reading) is int and 0 <= reading <= INT64_MAX:
+                if type(reading) is int and 0 <= reading <= _LAST_SECOND:
                     now = reading
                 else:  # floors a float, or raises the clock's ArgumentError
                     now = _reading(reading)

@@ -5,6 +5,7 @@ example reports exactly its code."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -128,4 +129,23 @@ def failed(payload: dict[str, Any]) -> dict[str, Any]:
 
 def errors_on_completed(payload: dict[str, Any]) -> dict[str, Any]:
     payload["errors"] = {"object": "list", "data": [{"code": "x", "message": "m"}]}
+    return payload
+
+
+def with_bom(payload: dict[str, Any]) -> bytes:
+    """The payload as JSON text after a UTF-8 byte order mark."""
+    return b"\xef\xbb\xbf" + json.dumps(payload).encode()
+
+
+def listed(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as the one item of a list envelope, as ``GET /v1/batches`` answers."""
+    return {"object": "list", "data": [payload], "first_id": payload["id"],
+            "last_id": payload["id"], "has_more": False}  # fmt: skip
+
+
+def cancelled(payload: dict[str, Any]) -> dict[str, Any]:
+    payload.update(status="cancelled", finalizing_at=None, completed_at=None,
+                   cancelling_at=1711480000, cancelled_at=1711480600,
+                   output_file_id=None, error_file_id=None,
+                   request_counts={"total": 100, "completed": 40, "failed": 0})  # fmt: skip
     return payload

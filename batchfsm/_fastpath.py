@@ -139,6 +139,10 @@ class _Source:
                     f"    if {var} is not None:",
                     f"        if type({var}) is not list:",
                     "            return MISS",
+                    # A megabyte of nulls is refused at its first, not after a pass over
+                    # all of them (the generator stops there; its cost per item is small).
+                    f"        if any(type(item) is not dict for item in {var}):",
+                    "            return MISS",
                     f"        {var} = [{element}(item) for item in {var}]",
                     f"        if any(item is MISS for item in {var}):",
                     "            return MISS",

@@ -259,16 +259,24 @@ METADATA_MAX_PAIRS = 16
 METADATA_MAX_KEY = 64
 METADATA_MAX_VALUE = 512
 
-_WINDOW = re.compile(r"([1-9][0-9]{0,5})h\Z")
-#: How `window_seconds` reads a window: 1 to 999999 hours, as ``24h`` (group 1 the hours).
+#: The least timestamp that must be milliseconds: 10**11 seconds is in the year 5138,
+#: 10**11 milliseconds in March 1973 (Zhipu writes ``created_at`` in milliseconds).
+MILLISECONDS_FROM = 10**11
+
+_WINDOW = re.compile(r"([1-9][0-9]{0,5})([hd])\Z")
+#: How `window_seconds` reads a window: 1 to 999999 hours or days, as ``24h`` or ``7d``
+#: (group 1 the number, group 2 the unit). OpenAI takes ``24h`` alone; Groq takes ``24h``
+#: to ``7d``, Voyage ``12h`` (docs/research.md).
 WINDOW_PATTERN: re.Pattern[str] = _WINDOW
+_UNIT_SECONDS = {"h": 3600, "d": 86400}
 
 
 @functools.lru_cache(maxsize=64)
 def window_seconds(window: str) -> int | None:
-    """The seconds of a completion window written in hours (``"24h"`` → 86400), else None."""
+    """The seconds of a completion window in hours or days (``"24h"`` → 86400, ``"7d"`` →
+    604800), else None."""
     match = _WINDOW.match(window)
-    return int(match.group(1)) * 3600 if match else None
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)] if match else None
 
 
 def _depths() -> dict[type, int]:

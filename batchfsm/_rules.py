@@ -27,6 +27,7 @@ from ._record import (
     METADATA_MAX_KEY,
     METADATA_MAX_PAIRS,
     METADATA_MAX_VALUE,
+    MILLISECONDS_FROM,
     TIMESTAMP_FIELDS,
     Status,
     window_seconds,
@@ -68,6 +69,7 @@ NAMES: dict[str, Any] = {
     "MAX_PAIRS": METADATA_MAX_PAIRS,
     "MAX_KEY": METADATA_MAX_KEY,
     "MAX_VALUE": METADATA_MAX_VALUE,
+    "MILLISECONDS_FROM": MILLISECONDS_FROM,
     "window_seconds": window_seconds,
     **{status.name: status for status in Status},
 }
@@ -141,6 +143,9 @@ class Rule:
         stage: Where it is checked.
         severity: How bad it is under a profile that allows only documented behaviour.
         tolerated: How bad it is under a profile that tolerates more (None: the same).
+        quirked: How bad it is under a profile that reads provider quirks, for a spelling
+            or an omission compatible services send (None: as under `tolerated`). A
+            contradiction of the lifecycle never has one.
         quirk: Reported only by a profile that reads provider quirks (``compat.*``).
         when: The condition under which the rule is broken: a Python expression over the
             batch's facts (its wire fields, with ``total``, ``completed``, ``failed``, the
@@ -163,6 +168,7 @@ class Rule:
     stage: Stage = Stage.PAYLOAD
     severity: Severity = _ERROR
     tolerated: Severity | None = None
+    quirked: Severity | None = None
     quirk: bool = False
     when: str = ""
     path: str = "$"
@@ -175,6 +181,8 @@ class Rule:
         """How bad breaking this rule is under `profile` (None: not reported there)."""
         if self.quirk and not profile.quirks:
             return None
+        if profile.quirks and self.quirked is not None:
+            return self.quirked
         if profile.tolerated and self.tolerated is not None:
             return self.tolerated
         return self.severity
@@ -235,6 +243,11 @@ def _ordered(line: Lifeline) -> Iterator[dict[str, Any]]:
             yield {"a": earlier, "b": later, "statuses": statuses}
 
 
+def _stamps(_: Lifeline) -> Iterator[dict[str, Any]]:
+    for name in TIMESTAMP_FIELDS:
+        yield {"stamp": name}
+
+
 def _counts(_: Lifeline) -> Iterator[dict[str, Any]]:
     for key in _COUNTS:
         yield {"key": key}
@@ -248,8 +261,8 @@ def _tokens(_: Lifeline) -> Iterator[dict[str, Any]]:
 
 
 def _windows(_: Lifeline) -> Iterator[dict[str, Any]]:
-    # An unreadable window is an error under every profile; another number of hours is
-    # undocumented (an error under strict only).
+    # An unreadable window is an error under every profile (compat reads a spelling such
+    # as '24hrs' first); another number of hours or days is read under compat alone.
     yield {"when": "window is None", "severity": _ERROR}
     yield {"when": "window is not None and completion_window != '24h'"}
 
@@ -376,10 +389,10 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "window.unknown",
-        "completion_window is not '24h' (a warning for other hours except under strict; an"
-        " error whatever the profile when it cannot be read as hours)",
+        "completion_window is not '24h' (a warning for other hours or days under compat;"
+        " an error whatever the profile when it cannot be read as hours or days)",
         set_(completion_window="12h", expires_at=1711471533 + 12 * 3600),
-        tolerated=_WARNING,
+        quirked=_WARNING,
         when="$when",
         path="$.completion_window",
         message="{completion_window!r}: OpenAI accepts only '24h'",
@@ -435,8 +448,10 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "expires_at.missing",
-        "expires_at is null (it is set at creation)",
+        "expires_at is null (it is set at creation; a warning under compat: DashScope,"
+        " Voyage and Zhipu send none)",
         set_(expires_at=None),
+        quirked=_WARNING,
         when="expires_at is None",
         path="$.expires_at",
         message="expires_at is null; it is set at creation",
@@ -450,6 +465,16 @@ RULES: tuple[Rule, ...] = (
         path="$.expires_at",
         message="expected created_at + {completion_window} = {created_at + window}"
         " (± {TOLERANCE} s), got {expires_at}",
+    ),
+    Rule(
+        "stamp.milliseconds",
+        "a timestamp of 10**11 or more is milliseconds, not seconds (compat reads those of"
+        " 13 digits as milliseconds)",
+        set_(completed_at=1711493163000),
+        when="$stamp is not None and $stamp >= MILLISECONDS_FROM",
+        path="$.$stamp",
+        message="{$stamp} is past the year 5138 in seconds: milliseconds?",
+        each=_stamps,
     ),
     Rule(
         "stamp.expired_early",
@@ -512,8 +537,10 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "files.error_missing",
-        "a completed batch with failed requests has no error file",
+        "a completed batch with failed requests has no error file (a warning under compat:"
+        " DashScope lists failures in the output file)",
         set_(error_file_id=None),
+        quirked=_WARNING,
         when="failed is not None and failed > 0 and error_file_id is None",
         path="$.error_file_id",
         message="{failed} requests failed, but error_file_id is null",
@@ -639,6 +666,51 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("compat.endpoint_null", "endpoint is null", set_(endpoint=None), **_QUIRK),
     Rule("compat.endpoint_missing", "endpoint is missing", ex.dropping("endpoint"), **_QUIRK),
+    Rule(
+        "compat.status_queued",
+        "a status some services give a batch before validation (Llumnix 'pending', AIBrix"
+        " 'created', 'queued') was read as validating",
+        lambda p: ex.validating(p) | {"status": "pending"},
+        **_QUIRK,
+    ),
+    Rule(
+        "compat.status_canceled",
+        "the spelling 'canceled' was read as cancelled",
+        lambda p: ex.cancelled(p) | {"status": "canceled"},
+        **_QUIRK,
+    ),
+    Rule(
+        "compat.timestamp_ms",
+        "a timestamp in milliseconds (13 digits, as Zhipu writes created_at) was read as seconds",
+        set_(completed_at=1711493163000),
+        **_QUIRK,
+    ),
+    Rule(
+        "compat.timestamp_float",
+        "a timestamp with a fraction was read as the whole second it falls in",
+        set_(completed_at=1711493163.5),
+        **_QUIRK,
+    ),
+    Rule(
+        "compat.window_spelling",
+        "a window in hours or days spelled otherwise ('24hrs', LiteLLM's Vertex AI batches)"
+        " was read as such ('24h')",
+        set_(completion_window="24hrs"),
+        **_QUIRK,
+    ),
+    Rule(
+        "compat.bom",
+        "a UTF-8 byte order mark before the JSON text was skipped",
+        ex.with_bom,
+        **_QUIRK,
+    ),
+    Rule(
+        "compat.list_envelope",
+        "a list of batches ({'object': 'list', 'data': [...]}, as GET /v1/batches answers)"
+        " was read as its batches, each judged on its own",
+        ex.listed,
+        **_QUIRK,
+    ),
     # -- histories: one snapshot against the one before ---------------------------------
     Rule(
         "history.id_changed",

@@ -15,14 +15,15 @@ import attrs
 
 from . import _codec, _json, _strict
 from ._checks import checker
-from ._compat import normalize
+from ._compat import BOMS, bom_note, normalize
 from ._errors import MAX_PER_CODE, ArgumentError, PayloadError, Severity, Violation, capped
 from ._fastpath import MISS
+from ._jsonpath import ROOT
 from ._models import NOT_A_MODEL, model_wire
 from ._profile import PRESETS, Profile, resolve
 from ._record import Batch, Status
 from ._repair import repair
-from ._rules import EVENT_STAMPS
+from ._rules import BY_CODE, EVENT_STAMPS
 from ._strict import AmbiguousNumber
 from ._table import reachable, transitions_for
 
@@ -30,6 +31,8 @@ __all__ = ["Report", "check_history", "validate"]
 
 _ERROR, _WARNING = Severity.ERROR, Severity.WARNING
 _EVENT_STAMPS = EVENT_STAMPS
+#: The rule of a list of batches read item by item (the command counts its items instead).
+ENVELOPE = BY_CODE["compat.list_envelope"]
 _CONSTANT = ("created_at", "expires_at", "input_file_id", "endpoint")
 
 
@@ -47,16 +50,23 @@ class Report:
             payload could not be decoded.
         batch_id: The payload's ``id`` whenever one could be read (even when it could not
             be decoded); for a history, the batch's.
+        items: For a list of batches (``{"object": "list", "data": [...]}``, as ``GET
+            /v1/batches`` answers) read under a profile that reads quirks, the report of
+            each batch in ``data``, in order, each judged on its own (its paths are the
+            item's own: ``$.status`` of ``$.data[3]``); else empty.
     """
 
     violations: tuple[Violation, ...]
     batch: Batch | None
     batch_id: str | None = None
+    items: tuple[Report, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """True when no violation is an error (warnings do not count)."""
-        return all(v.severity is not _ERROR for v in self.violations)
+        """True when no violation is an error (warnings do not count), nor in any item."""
+        return all(v.severity is not _ERROR for v in self.violations) and all(
+            item.ok for item in self.items
+        )
 
     @property
     def errors(self) -> tuple[Violation, ...]:
@@ -70,12 +80,16 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable summary: ``{"ok", "batch_id", "violations": [...]}``, each
-        violation as ``{"code", "path", "message", "severity"}``."""
-        return {
+        violation as ``{"code", "path", "message", "severity"}``; a list of batches also
+        has ``"items"``, the summary of each."""
+        summary: dict[str, Any] = {
             "ok": self.ok,
             "batch_id": self.batch_id,
             "violations": [violation_dict(v) for v in self.violations],
         }
+        if self.items:
+            summary["items"] = [item.to_dict() for item in self.items]
+        return summary
 
 
 def violation_dict(violation: Violation) -> dict[str, str]:
@@ -153,6 +167,11 @@ def _validate(data: object, profile: Profile) -> Report:
     """`validate` without the shortcut: decode, then check the record, reporting all; of a
     payload that does not decode, every check that can still be judged (`_judgeable`)."""
     if isinstance(data, (bytes, bytearray, memoryview, str)):
+        if profile.quirks:
+            text = _json.text(data)
+            mark = BOMS[type(text) is str]
+            if text[: len(mark)] == mark:
+                return _noted(_validate_text(text[len(mark) :], profile), bom_note())
         return _validate_text(data, profile)
     if isinstance(data, Batch):
         # A record may hold values set by hand: its wire form must decode as a payload
@@ -204,9 +223,29 @@ def _validate_text(data: _json.Text, profile: Profile) -> Report:
         _strict.exact_pass.reset(token)
 
 
+def _noted(report: Report, note: Violation) -> Report:
+    """`report` with `note`, a warning about the text around the payload, first."""
+    if report.batch is not None:
+        report.batch.normalizations = (note, *report.batch.normalizations)
+    return attrs.evolve(report, violations=capped((note, *report.violations)))
+
+
 def _judge(value: object, profile: Profile) -> Report:
     """Decode the parsed JSON `value` and check the record; if it does not decode, report
-    why and what the checks can still judge."""
+    why and what the checks can still judge. Under a profile that reads quirks, a list of
+    batches is judged item by item."""
+    if (
+        profile.quirks
+        and type(value) is dict
+        and value.get("object") == "list"
+        and type(items := value.get("data")) is list
+    ):
+        message = f"a list of {len(items)} batches, each judged on its own"
+        return Report(
+            (Violation(ENVELOPE.code, ROOT, message, _WARNING),),
+            None,
+            items=tuple(_judge(item, profile) for item in items),
+        )
     try:
         batch = _codec.read(value, _codec.reading(profile))
     except PayloadError as error:

@@ -34,6 +34,7 @@ from ._record import (
     METADATA_MAX_KEY,
     METADATA_MAX_PAIRS,
     METADATA_MAX_VALUE,
+    MILLISECONDS_FROM,
     REQUIRED_FIELDS,
     TIMESTAMP_FIELDS,
     Batch,
@@ -630,7 +631,8 @@ def _field_missing(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
     return payload
 
 
-# No wire value is a bool, an array or a fraction, and no quirk reads one as another type.
+# No wire value is a bool, an array or a fraction (compat reads a fractional timestamp as
+# its second: not drawn there).
 _WRONG_TYPES = st.sampled_from([True, False, [], 1.5]) | st.lists(st.integers(0, 9), min_size=1)
 
 
@@ -639,7 +641,9 @@ def _field_type(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
     payload = _valid(draw, profile)
     keys = [*wire_names(Batch), *(f"request_counts.{k}" for k in _COUNTS)]
     where = draw(st.sampled_from(keys))
-    wrong = draw(_WRONG_TYPES)
+    wrong = draw(
+        _WRONG_TYPES.filter(lambda w: not (profile.quirks and _rewritten({where: w}, where)))
+    )
     if where.startswith("request_counts."):
         payload["request_counts"][where.partition(".")[2]] = wrong
     else:
@@ -659,6 +663,16 @@ def _field_range(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
         payload["request_counts"][where.partition(".")[2]] = draw(beyond)
     else:
         payload[where] = draw(st.integers(max_value=-1) | st.integers(min_value=_INT64))
+    return payload
+
+
+@_breaks("stamp.milliseconds")
+def _stamp_milliseconds(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
+    payload = _valid(draw, profile)
+    where = draw(st.sampled_from([name for name in TIMESTAMP_FIELDS if payload.get(name)]))
+    # compat reads 12 to 14 digits as milliseconds: only more break the rule there.
+    least = MILLISECONDS_FROM * 1000 if profile.quirks else MILLISECONDS_FROM
+    payload[where] = draw(st.integers(least, _INT64 - 1))
     return payload
 
 
@@ -716,7 +730,14 @@ def _window_unknown(draw: st.DrawFn, profile: Profile) -> dict[str, Any]:
     # A window that cannot be read is an error under every profile; one of another number
     # of hours only where the rule itself is (its deadline then moves with it).
     unreadable = st.sampled_from(_UNREADABLE_WINDOWS) | st.text(max_size=6)
-    windows = unreadable.filter(lambda window: window_seconds(window) is None)
+    windows = unreadable.filter(
+        lambda window: (
+            window_seconds(window) is None
+            and not (
+                profile.quirks and _rewritten({"completion_window": window}, "completion_window")
+            )
+        )
+    )
     if BY_CODE["window.unknown"].severity_under(profile) is _ERROR:
         # A deadline that an expired batch has passed (stamp.expired_early).
         expired = _stamp(payload, "expired_at")

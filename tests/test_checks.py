@@ -162,7 +162,7 @@ class TestReads:
             "usage": {**base["usage"], "output_tokens_details": {"reasoning_tokens": reasoning}},
         }
         for payload in (
-            {**base, "completion_window": "1d"},
+            {**base, "completion_window": "soon"},
             validating,
             {**base, "usage": usage},
             both,
@@ -171,7 +171,7 @@ class TestReads:
             found = fresh(batch)
             assert found
             assert found == checker(profile)(batch)
-        (window,) = fresh(batchfsm.structure({**base, "completion_window": "1d"}))
+        (window,) = fresh(batchfsm.structure({**base, "completion_window": "soon"}))
         assert window.severity is batchfsm.Severity.ERROR
 
 

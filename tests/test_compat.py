@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import batchfsm
 from batchfsm import PayloadError, Severity, Status
 from batchfsm._compat import normalize
+from batchfsm._record import MILLISECONDS_FROM
 
 from helpers.payloads import minimal_payload, wire_batches
 
@@ -74,7 +75,7 @@ class TestQuirks:
             ("$.in_progress_at", "compat.timestamp_iso"),
         }
 
-    @given(st.integers(0, 2**40))
+    @given(st.integers(0, MILLISECONDS_FROM - 1))
     def test_numeric_string_timestamps(self, seconds: int) -> None:
         """A timestamp written as a numeric string reads as that integer."""
         batch = batchfsm.structure(minimal_payload(created_at=str(seconds)), profile="compat")
@@ -329,3 +330,179 @@ class TestHostileQuirks:
         counts = Broken()
         out, _, _ = normalize(minimal_payload(request_counts=counts))
         assert out["request_counts"] is counts
+
+
+def _codes(report: batchfsm.Report) -> list[tuple[str, str, str]]:
+    return sorted((v.path, v.code, v.severity.value) for v in report.violations)
+
+
+class TestServiceSpellings:
+    """What OpenAI-compatible services spell or leave out, read under compat (issue 15)."""
+
+    @given(st.integers(10**9, 3 * 10**9), st.integers(0, 999))
+    def test_millisecond_timestamps(self, seconds: int, millis: int) -> None:
+        """A 13-digit timestamp (Zhipu's created_at) reads as the second it falls in."""
+        payload = minimal_payload(created_at=seconds * 1000 + millis)
+        batch = batchfsm.structure(payload, profile="compat")
+        assert batch.created_at == seconds
+        assert notes(batch) == {("$.created_at", "compat.timestamp_ms")}
+
+    def test_milliseconds_are_an_error_elsewhere(self) -> None:
+        """Under openai a timestamp in milliseconds decodes, and is an error at its path."""
+        report = batchfsm.validate(minimal_payload(created_at=1715674031399, expires_at=None))
+        assert ("$.created_at", "stamp.milliseconds", "error") in _codes(report)
+
+    def test_microseconds_are_not_read_as_milliseconds(self) -> None:
+        """A 16-digit timestamp is no millisecond count: compat leaves it for the rule."""
+        report = batchfsm.validate(minimal_payload(created_at=1715674031399000), profile="compat")
+        assert ("$.created_at", "stamp.milliseconds", "error") in _codes(report)
+        assert not report.ok
+
+    @given(st.integers(10**9, 3 * 10**9), st.integers(0, 999).map(lambda ms: ms / 1000))
+    def test_float_timestamps_are_floored(self, seconds: int, fraction: float) -> None:
+        """A timestamp with a fraction reads as the whole second it falls in."""
+        batch = batchfsm.structure(minimal_payload(created_at=seconds + fraction), profile="compat")
+        assert batch.created_at == seconds
+        assert notes(batch) == {("$.created_at", "compat.timestamp_float")}
+
+    @pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.5])
+    def test_floats_that_are_no_time_are_refused(self, value: float) -> None:
+        """NaN, infinity and negative times are still refused, at their path."""
+        with pytest.raises(PayloadError) as info:
+            batchfsm.structure(minimal_payload(created_at=value), profile="compat")
+        assert [v.path for v in info.value.violations] == ["$.created_at"]
+
+    @pytest.mark.parametrize(
+        ("spelled", "status", "code"),
+        [
+            ("pending", Status.VALIDATING, "compat.status_queued"),
+            ("created", Status.VALIDATING, "compat.status_queued"),
+            ("Queued", Status.VALIDATING, "compat.status_queued"),
+            ("canceled", Status.CANCELLED, "compat.status_canceled"),
+            ("CANCELED", Status.CANCELLED, "compat.status_canceled"),
+        ],
+    )
+    def test_statuses_of_other_services(self, spelled: str, status: Status, code: str) -> None:
+        """A status before validation reads as validating, 'canceled' as cancelled; under
+        openai each is still an unknown status."""
+        stamps = {"cancelled_at": 1711471600} if status is Status.CANCELLED else {}
+        payload = minimal_payload(status=spelled, **stamps)
+        batch = batchfsm.structure(payload, profile="compat")
+        assert batch.status is status
+        assert notes(batch) == {("$.status", code)}
+        assert "status.unknown" in {v.code for v in batchfsm.validate(payload).errors}
+
+    @pytest.mark.parametrize(
+        ("spelled", "window"),
+        [("24hrs", "24h"), ("24 hours", "24h"), ("7 Days", "7d"), ("12H", "12h"), ("1day", "1d")],
+    )
+    def test_window_spellings(self, spelled: str, window: str) -> None:
+        """A window in hours or days spelled otherwise reads as such."""
+        batch = batchfsm.structure(minimal_payload(completion_window=spelled), profile="compat")
+        assert batch.completion_window == window
+        assert notes(batch) == {("$.completion_window", "compat.window_spelling")}
+
+    @pytest.mark.parametrize("window", ["soon", "24", "0h", "1440m", "h24"])
+    def test_unreadable_windows_stay_errors(self, window: str) -> None:
+        """A window that is no number of hours or days is an error under every profile."""
+        for profile in batchfsm.PROFILES:
+            payload = minimal_payload(completion_window=window, expires_at=1711557933)
+            report = batchfsm.validate(payload, profile=profile)
+            assert [v.code for v in report.errors] == ["window.unknown"], profile
+
+    @given(st.integers(1, 999), st.sampled_from([("h", 3600), ("d", 86400)]))
+    def test_any_window_checks_the_deadline(self, number: int, unit: tuple[str, int]) -> None:
+        """Under compat any window of hours or days is a warning and sets the deadline the
+        payload is checked against; under openai it is an error."""
+        letter, seconds = unit
+        window = f"{number}{letter}"
+        deadline = 1711471533 + number * seconds
+        payload = minimal_payload(completion_window=window, expires_at=deadline)
+        report = batchfsm.validate(payload, profile="compat")
+        if window == "24h" or window == "1d":
+            assert report.violations == () if window == "24h" else report.ok
+        else:
+            assert _codes(report) == [("$.completion_window", "window.unknown", "warning")]
+        late = batchfsm.validate({**payload, "expires_at": deadline + 3600}, profile="compat")
+        assert [v.code for v in late.errors] == ["expires_at.window"]
+        assert not batchfsm.validate(payload).ok or window == "24h"
+
+    @pytest.mark.parametrize("absent", [True, False])
+    def test_no_deadline_is_a_warning(self, absent: bool) -> None:
+        """expires_at null or absent (DashScope, Voyage) is a warning under compat alone."""
+        payload = minimal_payload() if absent else minimal_payload(expires_at=None)
+        under_compat = batchfsm.validate(payload, profile="compat")
+        assert _codes(under_compat) == [("$.expires_at", "expires_at.missing", "warning")]
+        assert [v.code for v in batchfsm.validate(payload).errors] == ["expires_at.missing"]
+
+    def test_failures_without_an_error_file(self) -> None:
+        """failed > 0 with no error_file_id (DashScope) is a warning under compat alone."""
+        from batchfsm._examples import base_payload
+
+        payload = {**base_payload(), "error_file_id": None}
+        under_compat = batchfsm.validate(payload, profile="compat")
+        assert _codes(under_compat) == [("$.error_file_id", "files.error_missing", "warning")]
+        assert [v.code for v in batchfsm.validate(payload).errors] == ["files.error_missing"]
+
+    def test_lifecycle_contradictions_stay_errors(self) -> None:
+        """A status whose stamps are missing is an error under compat too."""
+        payload = minimal_payload(status="completed", expires_at=1711557933)
+        codes = {v.code for v in batchfsm.validate(payload, profile="compat").errors}
+        assert "stamp.missing" in codes
+
+
+class TestByteOrderMark:
+    @pytest.mark.parametrize("as_text", [False, True])
+    def test_is_skipped_and_noted(self, as_text: bool) -> None:
+        """A UTF-8 BOM before the JSON text is skipped by loads and validate under compat."""
+        raw = b"\xef\xbb\xbf" + json.dumps(minimal_payload(expires_at=1711557933)).encode()
+        data: bytes | str = raw.decode() if as_text else raw
+        batch = batchfsm.loads(data, profile="compat")
+        assert notes(batch) == {("$", "compat.bom")}
+        report = batchfsm.validate(data, profile="compat")
+        assert report.ok
+        assert _codes(report) == [("$", "compat.bom", "warning")]
+        assert report.batch is not None
+        assert report.batch.normalizations == batch.normalizations
+
+    def test_is_an_error_elsewhere(self) -> None:
+        """Under openai a BOM is no JSON: json.syntax, and loads refuses it."""
+        raw = b"\xef\xbb\xbf" + json.dumps(minimal_payload()).encode()
+        assert [v.code for v in batchfsm.validate(raw).errors] == ["json.syntax"]
+        with pytest.raises(PayloadError):
+            batchfsm.loads(raw)
+
+
+class TestListEnvelope:
+    def _envelope(self, *items: object) -> dict[str, Any]:
+        return {"object": "list", "data": list(items), "has_more": False}
+
+    def test_each_item_is_judged_on_its_own(self) -> None:
+        """validate of a list under compat has one report per item, in order, each as if
+        validated alone; the list is ok only if every item is."""
+        good = minimal_payload(expires_at=1711557933)
+        bad = minimal_payload(status="completed", expires_at=1711557933)
+        report = batchfsm.validate(self._envelope(good, bad, "x"), profile="compat")
+        assert _codes(report) == [("$", "compat.list_envelope", "warning")]
+        assert report.batch is None
+        assert not report.ok
+        assert [item.violations for item in report.items[:2]] == [
+            batchfsm.validate(item, profile="compat").violations for item in (good, bad)
+        ]
+        assert [v.code for v in report.items[2].violations] == ["json.not_object"]
+        assert report.items[0].batch == batchfsm.structure(good)
+        assert [i["ok"] for i in report.to_dict()["items"]] == [True, False, False]
+
+    def test_read_from_text(self) -> None:
+        """A list read from JSON text, after a BOM, is judged item by item too."""
+        raw = b"\xef\xbb\xbf" + json.dumps(self._envelope(minimal_payload(expires_at=1))).encode()
+        report = batchfsm.validate(raw, profile="compat")
+        assert {v.code for v in report.violations} == {"compat.bom", "compat.list_envelope"}
+        assert len(report.items) == 1
+
+    def test_is_no_batch_elsewhere(self) -> None:
+        """Under openai a list is judged as a batch, and is not one."""
+        report = batchfsm.validate(self._envelope(minimal_payload()))
+        assert report.items == ()
+        assert not report.ok
+        assert "object.invalid" in {v.code for v in report.errors}

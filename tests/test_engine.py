@@ -123,16 +123,28 @@ class TestCreate:
         )
 
     def test_strict_create(self) -> None:
-        """Under strict only known endpoints and the 24h window are accepted."""
+        """Under strict only known endpoints are accepted; another window than 24h only
+        under compat, where the deadline follows it."""
         strict = Lifecycle(Clock(), profile="strict")
         with pytest.raises(GuardError, match=r"\[endpoint.unknown\]"):
             strict.create(input_file_id="f", endpoint="/v1/unknown")
+        for profile in ("strict", "openai"):
+            with pytest.raises(GuardError, match=r"\[window.unknown\]"):
+                Lifecycle(Clock(), profile=profile).create(
+                    input_file_id="f", endpoint="/v1/responses", completion_window="7d"
+                )
+        loose = Lifecycle(Clock(0)).create(input_file_id="f", endpoint="/v1/unknown")
+        assert loose.endpoint == "/v1/unknown"
+        for window, seconds in (("12h", 12 * 3600), ("7d", 7 * 86400)):
+            compat = Lifecycle(Clock(0), profile="compat").create(
+                input_file_id="f", endpoint="/v1/responses", completion_window=window
+            )
+            assert compat.expires_at == seconds
+            assert batchfsm.validate(compat, profile="compat").ok
         with pytest.raises(GuardError, match=r"\[window.unknown\]"):
-            strict.create(input_file_id="f", endpoint="/v1/responses", completion_window="12h")
-        loose = Lifecycle(Clock(0)).create(
-            input_file_id="f", endpoint="/v1/unknown", completion_window="12h"
-        )
-        assert loose.expires_at == 12 * 3600
+            Lifecycle(Clock(), profile="compat").create(
+                input_file_id="f", endpoint="/v1/responses", completion_window="24hrs"
+            )
 
     def test_bad_id_factory(self) -> None:
         """An id factory that returns no string is an ArgumentError."""
@@ -371,15 +383,17 @@ class TestClock:
         lifecycle.cancel(batch)
         assert batch.cancelling_at == batch.in_progress_at == 5000
 
-    @pytest.mark.parametrize("reading", [-1, -0.5, float("nan"), "now", None, True, 2**63])
+    @pytest.mark.parametrize(
+        "reading", [-1, -0.5, float("nan"), "now", None, True, 2**63, 1_700_000_000_000]
+    )
     def test_bad_clock(self, reading: Any) -> None:
-        """A clock that does not return non-negative seconds is an ArgumentError, and the
-        batch is unchanged."""
+        """A clock that does not return Unix seconds (a clock in milliseconds among them)
+        is an ArgumentError, and the batch is unchanged."""
         good = Lifecycle(Clock())
         batch = good.create(input_file_id="f", endpoint="/v1/responses")
         before = snapshot(batch)
         bad = Lifecycle(lambda: reading)
-        reason = f"must return non-negative Unix seconds, returned {reading!r}"
+        reason = f"must return Unix seconds from 0 to {10**11 - 1}, returned {reading!r}"
         with pytest.raises(ArgumentError) as info:
             bad.start(batch)
         assert (info.value.argument, info.value.reason) == ("clock", reason)
@@ -388,20 +402,21 @@ class TestClock:
         assert (info.value.argument, info.value.reason) == ("clock", reason)
         assert snapshot(batch) == before
 
-    @pytest.mark.parametrize("reading", [0, 2**63 - 1 - 86_400])
+    @pytest.mark.parametrize("reading", [0, 10**11 - 1 - 86_400])
     def test_the_first_and_last_clock_readings(self, reading: int) -> None:
-        """A clock may read anything from 0 to the last second a 24h deadline fits in 64
-        bits: creation and events take the stamp as it is."""
+        """A clock may read anything from 0 to the last second a 24h deadline is seconds
+        at (10**11 and on are milliseconds): creation and events take the stamp as it is."""
         lifecycle = Lifecycle(lambda: reading)
         batch = lifecycle.create(input_file_id="f", endpoint="/v1/responses")
         lifecycle.start(batch)
         assert batch.created_at == batch.in_progress_at == reading
         assert batchfsm.validate(batch).ok
 
-    @pytest.mark.parametrize("reading", [2**63 - 86_400, 2**63 - 1])
-    def test_a_deadline_past_64_bits_is_refused(self, reading: int) -> None:
-        """A clock so late that the deadline would pass 2**63 - 1 is refused before anything
-        is made, rather than make a batch the validator refuses."""
+    @pytest.mark.parametrize("reading", [10**11 - 86_400, 10**11 - 1])
+    def test_a_deadline_past_the_last_second_is_refused(self, reading: int) -> None:
+        """A clock so late that the deadline would reach 10**11 (milliseconds, to the
+        validator) is refused before anything is made, rather than make a batch the
+        validator refuses."""
         made: list[Batch] = []
         lifecycle = Lifecycle(lambda: reading, hooks=[lambda b, *_: made.append(b)])
         with pytest.raises(ArgumentError) as info:
@@ -1234,7 +1249,11 @@ ARGUMENTS: list[tuple[Any, str, str]] = [
         "failed",
         "expected a non-negative integer, got 1.0",
     ),
-    (lambda lc, b: lc.expire(b, now=-5), "now", "expected a non-negative integer, got -5"),
+    (
+        lambda lc, b: lc.expire(b, now=-5),
+        "now",
+        f"expected Unix seconds from 0 to {10**11 - 1}, got -5",
+    ),
     (
         lambda lc, b: lc.finish_cancel(b, error_file_id=""),
         "error_file_id",
@@ -1380,7 +1399,7 @@ def test_events_on_other_batches_do_not_wait() -> None:
 class TestCreateFields:
     def test_every_argument_lands_in_the_batch(self) -> None:
         """create puts model, window and metadata where they belong; the deadline follows."""
-        lifecycle = Lifecycle(Clock(1_000))
+        lifecycle = Lifecycle(Clock(1_000), profile="compat")
         batch = _create(
             lifecycle, model="gpt-5", completion_window="48h", metadata={"team": "evals"}
         )

@@ -31,7 +31,7 @@ WARNING_CODES = {"id.prefix", "file_id.prefix", "errors.unexpected", "endpoint.u
 # The verdicts tests/payloads/SOURCES.md implies: consistent -> ok under openai; Azure quirks
 # -> errors under openai and ok (with warnings) under compat; real inconsistencies -> errors.
 VERDICTS = {
-    "001_validating_openapi-create.json": (False, False, {"$.expires_at"}),
+    "001_validating_openapi-create.json": (False, True, set()),
     "002_completed_openapi-retrieve.json": (True, True, set()),
     "003_cancelling_openapi-cancel.json": (True, True, set()),
     "004_completed_openapi-batch-object.json": (True, True, set()),
@@ -42,6 +42,62 @@ VERDICTS = {
     "009_completed_azure-docs-python-list-a.json": (True, True, set()),
     "010_completed_azure-docs-python-list-b.json": (True, True, set()),
     "011_validating_azure-docs-python-failfast.json": (False, True, set()),
+    # Real api.openai.com objects, each with a quirk of OpenAI's own (SOURCES.md).
+    "026_expired_openai-dotnet-list-a.json": (True, True, set()),
+    "029_cancelled_openai-dotnet-list.json": (True, True, set()),
+    "032_completed_openai-dotnet-list-usage.json": (True, True, set()),
+    # OpenAI-compatible services: errors under openai, ok under compat (QUIRKS below).
+    "037_validating_voyage-docs-create.json": (False, True, set()),
+    "038_cancelling_voyage-docs-cancel.json": (False, True, set()),
+    "042_pending_llumnix-docs-create.json": (False, True, set()),
+    "047_validating_ucloud-dashscope-create.json": (False, True, set()),
+    "049_validating_zhipu-sdk-create.json": (False, True, set()),
+    # OpenRouter's own shape: no input file, no deadline, no lifecycle stamps.
+    "036_completed_openrouter-morph-live.json": (
+        False,
+        False,
+        {
+            "$.input_file_id",
+            "$.usage.input_tokens",
+            "$.usage.input_tokens_details",
+            "$.usage.output_tokens",
+            "$.usage.output_tokens_details",
+            "$.in_progress_at",
+            "$.finalizing_at",
+            "$.completed_at",
+            "$.output_file_id",
+        },
+    ),
+}
+
+# Under compat, each quirk of a compatible service is one warning with its own code.
+QUIRKS = {
+    "001_validating_openapi-create.json": ["expires_at.missing"],
+    "037_validating_voyage-docs-create.json": [
+        "compat.timestamp_iso",
+        "expires_at.missing",
+        "id.prefix",
+        "window.unknown",
+    ],
+    "038_cancelling_voyage-docs-cancel.json": [
+        "compat.timestamp_iso",
+        "compat.timestamp_iso",
+        "compat.timestamp_iso",
+        "expires_at.missing",
+        "id.prefix",
+        "window.unknown",
+    ],
+    "042_pending_llumnix-docs-create.json": ["compat.status_queued", "file_id.prefix"],
+    "047_validating_ucloud-dashscope-create.json": ["expires_at.missing"],
+    "049_validating_zhipu-sdk-create.json": [
+        "compat.count_null",
+        "compat.count_null",
+        "compat.count_null",
+        "compat.timestamp_ms",
+        "endpoint.unknown",
+        "expires_at.missing",
+        "file_id.prefix",
+    ],
 }
 
 
@@ -62,6 +118,38 @@ class TestPublishedPayloads:
         """Under compat each Azure quirk is reported as a compat.* warning."""
         report = validate((PAYLOADS / name).read_bytes(), profile="compat")
         assert any(v.code.startswith("compat.") for v in report.warnings)
+
+    @pytest.mark.parametrize("name", sorted(QUIRKS))
+    def test_each_quirk_is_one_warning(self, name: str) -> None:
+        """Under compat, a compatible service's payload has one warning per quirk."""
+        report = validate((PAYLOADS / name).read_bytes(), profile="compat")
+        assert report.ok
+        assert sorted(v.code for v in report.warnings) == QUIRKS[name]
+
+    def test_openai_history_cancelled_while_validating(self) -> None:
+        """033, a real OpenAI batch cancelled while validating, polled three times, is a
+        consistent history under openai."""
+        snapshots = json.loads((PAYLOADS / "033_history_openai-dotnet-cancel.json").read_bytes())
+        assert check_history(snapshots).violations == ()
+
+    def test_vertex_history_via_litellm(self) -> None:
+        """053: the validating snapshot reads under compat (a warning per quirk); the
+        completed one, with no lifecycle stamps at all, is an error in every profile."""
+        snapshots = json.loads((PAYLOADS / "053_history_litellm-vertex-docs.json").read_bytes())
+        first = validate(snapshots[0], profile="compat")
+        assert first.ok
+        assert sorted(v.code for v in first.warnings) == [
+            "compat.window_spelling",
+            "endpoint.unknown",
+            "expires_at.missing",
+            "file_id.prefix",
+            "file_id.prefix",
+            "id.prefix",
+        ]
+        for profile in ("strict", "openai", "compat"):
+            completed = validate(snapshots[1], profile=profile)
+            assert "stamp.missing" in {v.code for v in completed.errors}
+            assert not check_history(snapshots, profile=profile).ok
 
     def test_inconsistency_reported_beside_decode_errors(self) -> None:
         """Under openai, a payload that fails to decode still gets its lifecycle checked."""
@@ -92,16 +180,17 @@ class TestSeverityByProfile:
         assert validate(payload).ok
         assert not validate(payload, profile="strict").ok
 
-    def test_other_hour_windows(self) -> None:
-        """A window like '12h' is a warning except under strict; an unreadable one is an error."""
-        payload = {
-            **base_payload(),
-            "completion_window": "12h",
-            "expires_at": 1711471533 + 12 * 3600,
-        }
-        assert validate(payload).ok
-        assert not validate(payload, profile="strict").ok
-        assert not validate({**base_payload(), "completion_window": "soon"}).ok
+    def test_other_windows(self) -> None:
+        """A window like '12h' or '7d' is a warning under compat alone (OpenAI takes only
+        '24h'); an unreadable one is an error under every profile."""
+        for window, seconds in (("12h", 12 * 3600), ("7d", 7 * 86400)):
+            payload = {**base_payload(), "completion_window": window}
+            payload["expires_at"] = payload["created_at"] + seconds
+            assert validate(payload, profile="compat").ok
+            assert not validate(payload).ok
+            assert not validate(payload, profile="strict").ok
+        for profile in ("strict", "openai", "compat"):
+            assert not validate({**base_payload(), "completion_window": "soon"}, profile=profile).ok
 
     def test_tolerated_edge(self) -> None:
         """A batch cancelled straight from validating is fine under openai, not under strict."""
@@ -481,13 +570,18 @@ class TestShortcut:
         answered = set()
         for path in sorted(PAYLOADS.glob("*.json")):
             value = json.loads(path.read_bytes())
-            if _agree(value, "openai"):
-                answered.add(path.name)
+            for item in value if type(value) is list else [value]:  # a history's snapshots
+                if _agree(item, "openai"):
+                    answered.add(path.name)
         # 009 and 010 name an endpoint OpenAI does not list: a warning, so not clean.
         assert answered == {
             "002_completed_openapi-retrieve.json",
             "003_cancelling_openapi-cancel.json",
             "004_completed_openapi-batch-object.json",
+            "026_expired_openai-dotnet-list-a.json",
+            "029_cancelled_openai-dotnet-list.json",
+            "032_completed_openai-dotnet-list-usage.json",
+            "033_history_openai-dotnet-cancel.json",
         }
 
 

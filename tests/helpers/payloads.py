@@ -11,6 +11,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from batchfsm._record import MILLISECONDS_FROM
+
 
 def minimal_payload(**changes: Any) -> dict[str, Any]:
     """A valid payload with only the required keys (a batch just created), with `changes`."""
@@ -27,7 +29,9 @@ def minimal_payload(**changes: Any) -> dict[str, Any]:
 
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
-STAMP = st.integers(0, 2**63 - 1)
+# Timestamps compat reads as they are: not those of 12 to 14 digits, which it reads as
+# milliseconds (the openai profile reports them: stamp.milliseconds).
+STAMP = st.integers(0, MILLISECONDS_FROM - 1) | st.integers(MILLISECONDS_FROM * 1000, 2**63 - 1)
 STATUSES = (
     "validating",
     "failed",
