@@ -29,7 +29,7 @@ from ._errors import PayloadError, Severity, Violation
 from ._profile import PROFILES
 from ._providers import PROVIDERS, from_provider
 from ._sources import STDIN, Item, Place, Skipped, Unreadable, discover, read, size
-from ._validate import Report, check_history, validate, violation_dict
+from ._validate import ENVELOPE, Report, check_history, validate, violation_dict
 
 __all__ = ["main"]
 
@@ -154,13 +154,15 @@ class _Output:
         violations: Sequence[Violation],
         valid: bool,
         where: Callable[[Violation], tuple[Place, str]] | None = None,
+        listing: bool = False,
     ) -> None:
-        """One payload's result; `where` maps a violation to its place and path (history)."""
-        if self.quiet and valid:
+        """One payload's result; `where` maps a violation to its place and path (history);
+        a `listing` is a list of batches, whose own violations are all it has."""
+        if self.quiet and valid and not listing:
             return
         batch_id = report.batch_id if report is not None else None
         if self.form == "text":
-            if valid:
+            if valid and not listing:
                 batch = report.batch if report is not None else None
                 status = batch.status.value if batch is not None else None
                 self.line(f"{place}: ok ({batch_id}, {status})")
@@ -179,6 +181,11 @@ class _Output:
             "valid": valid,
             "violations": [violation_dict(v) for v in violations],
         }
+        if listing:  # a list of batches: its own warnings, then one record per item
+            record = {**record, "list": True}
+            del record["batch_id"], record["valid"]
+        elif place.item is not None:
+            record["item"] = place.item
         if where is not None:
             for entry, violation in zip(record["violations"], violations, strict=True):
                 at, path = where(violation)
@@ -355,17 +362,43 @@ def _validate_each(
                 raise
             _failed(item.place, error, tally)
             continue
+        if report.items or _is_list(report):
+            # A list of batches (compat): each judged and counted on its own, at its
+            # index in data; the list's own warnings are said once, at the list.
+            tally.payloads -= 1
+            if not report.items:
+                tally.empty += 1
+                _note(f"batchfsm: {item.place}: a list of batches with none in it")
+            if not quiet:
+                output.payload(item.place, None, report.violations, True, listing=True)
+            for index, entry in enumerate(report.items):
+                tally.payloads += 1
+                place = attrs.evolve(item.place, item=index)
+                _tally(entry, tally)
+                if entry.violations or not quiet:
+                    output.payload(place, entry, entry.violations, entry.ok)
+            continue
         violations = report.violations
-        valid = True
-        if violations:
-            valid = report.ok
-            if valid:
-                tally.warned += 1
-            else:
-                tally.invalid += 1
-        elif quiet:
+        valid = _tally(report, tally)
+        if not violations and quiet:
             continue
         output.payload(item.place, report, violations, valid)
+
+
+def _is_list(report: Report) -> bool:
+    """Whether `report` is of a list of batches (one with no batch in it, too)."""
+    return any(v.code == ENVELOPE.code for v in report.violations)
+
+
+def _tally(report: Report, tally: _Tally) -> bool:
+    """Count `report` as valid (with warnings or not) or invalid; whether it is valid."""
+    if not report.violations:
+        return True
+    if report.ok:
+        tally.warned += 1
+        return True
+    tally.invalid += 1
+    return False
 
 
 def _validate_history(

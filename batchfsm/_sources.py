@@ -43,18 +43,23 @@ BeforeRead = Callable[[], object]
 # class costs three times as much to make.
 @attrs.define
 class Place:
-    """Where a payload was read: its source, and its line (JSON Lines) or index (array)."""
+    """Where a payload was read: its source, and its line (JSON Lines) or index (array);
+    for a batch in a list of batches (``{"object": "list", "data": [...]}``), its index
+    in ``data`` too."""
 
     source: str
     line: int | None = None
     index: int | None = None
+    item: int | None = None
 
     def __str__(self) -> str:
         if self.line is not None:
-            return f"{self.source}:{self.line}"
-        if self.index is not None:
-            return f"{self.source}[{self.index}]"
-        return self.source
+            where = f"{self.source}:{self.line}"
+        elif self.index is not None:
+            where = f"{self.source}[{self.index}]"
+        else:
+            where = self.source
+        return where if self.item is None else f"{where}:$.data[{self.item}]"
 
 
 @attrs.define

@@ -1211,3 +1211,50 @@ class TestSchema:
         """An unknown profile exits 2 with argparse's message."""
         assert main(["schema", "--profile", "lenient"]) == 2
         assert "invalid choice: 'lenient'" in capsys.readouterr().err
+
+
+class TestListOfBatches:
+    """A list of batches (``GET /v1/batches``'s answer) under compat (issue 15)."""
+
+    def _write(self, tmp_path: Path, *items: object) -> Path:
+        path = tmp_path / "page.json"
+        page = {"object": "list", "data": list(items), "has_more": False}
+        path.write_text(json.dumps(page, indent=1))
+        return path
+
+    def test_each_batch_is_judged_at_its_index(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Each batch of the list is a payload of its own, at `file:$.data[i]`."""
+        broken = {**clean_payload(), "completed_at": None}
+        path = self._write(tmp_path, clean_payload(), broken)
+        assert main(["validate", "--profile", "compat", str(path)]) == 1
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0].startswith(f"{path}: warning: $: a list of 2 batches")
+        assert lines[1] == f"{path}:$.data[0]: ok (batch_abc123, completed)"
+        assert lines[2].startswith(f"{path}:$.data[1]: $.completed_at: ")
+        assert lines[-1] == "2 payloads: 1 valid (0 with warnings), 1 invalid"
+
+    def test_json_records_name_the_item(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """In JSON Lines output each batch's record carries its index in data."""
+        path = self._write(tmp_path, clean_payload(), clean_payload())
+        assert main(["validate", "--profile", "compat", "--format", "jsonl", str(path)]) == 0
+        records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert records[0]["list"] is True
+        assert [(r["item"], r["valid"]) for r in records[1:]] == [(0, True), (1, True)]
+
+    def test_an_empty_list_is_nothing_checked(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A list with no batch in it is not success: exit 2, with a message."""
+        assert main(["validate", "--profile", "compat", str(self._write(tmp_path))]) == 2
+        assert "a list of batches with none in it" in capsys.readouterr().err
+
+    def test_is_no_batch_under_openai(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Under openai the list is one payload, and an invalid one."""
+        assert main(["validate", str(self._write(tmp_path, clean_payload()))]) == 1
+        assert capsys.readouterr().out.splitlines()[-1].startswith("1 payload: 0 valid")
