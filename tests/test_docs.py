@@ -127,15 +127,14 @@ class TestDocstrings:
 
     @pytest.mark.parametrize(("module", "name"), _public_names())
     def test_every_public_name_has_a_docstring(self, module: str, name: str) -> None:
-        """A name in a public module's __all__ has a docstring that opens with a sentence."""
+        """A name in a public module's __all__ has a docstring of three words or more."""
         doc = _docstring(module, name)
         assert doc, f"{module}.{name} has no docstring"
         assert len(doc.split()) >= 3, f"{module}.{name}: {doc!r} says too little"
 
     @pytest.mark.parametrize(("module", "name"), _public_names())
     def test_public_methods_have_docstrings(self, module: str, name: str) -> None:
-        """Each public method and property of a public class has a docstring (the reference
-        leaves out what has none)."""
+        """Each public method and property of a public class has a docstring to render."""
         value = getattr(importlib.import_module(module), name)
         if not inspect.isclass(value):
             return
@@ -150,8 +149,7 @@ class TestDocstrings:
         assert missing == [], f"{module}.{name}: no docstring on {missing}"
 
     def test_a_constant_without_a_docstring_is_found(self) -> None:
-        """The constant-docstring reader tells a documented constant from an undocumented
-        one, through a re-export."""
+        """The constant reader finds a docstring through a re-export, and none for a comment."""
         batchfsm = importlib.import_module("batchfsm")
         doc = _attribute_docstring(batchfsm, "MAX_PER_CODE")
         assert doc is not None
@@ -178,8 +176,7 @@ class TestReference:
             assert len(places) == 1, f"{target} is rendered on {[p for p, _ in places]}"
 
     def test_the_directive_reader_sees_options(self) -> None:
-        """The directive reader reads a module directive's options, so that one narrowed
-        by ``members`` does not count as rendering the whole module."""
+        """The directive reader sees options, so a ``members`` list narrows a module's names."""
         directives = _directives()
         assert directives["batchfsm.Status"][0][1]["show_if_no_docstring"] == "true"
         assert "members" not in directives["batchfsm.testing"][0][1]
@@ -210,8 +207,7 @@ class TestSite:
         "page", [ROOT / "README.md", *sorted(DOCS.glob("*.md"))], ids=lambda p: p.name
     )
     def test_examples_read_no_repository_files(self, page: Path) -> None:
-        """No Python example reads a file of the repository (tests/, examples/, docs/):
-        each runs from an installed package, as the suite runs it, in an empty directory."""
+        """No Python example names a file of the repository (tests/, examples/, docs/)."""
         blocks = re.findall(r"^```python\n(.*?)^```", page.read_text("utf-8"), re.S | re.M)
         for block in blocks:
             found = re.findall(r"""["'](?:\./)?(?:tests|examples|docs|batchfsm)/[^"']*""", block)
