@@ -113,6 +113,12 @@ def store(target: Target, clock: ManualClock) -> Iterator[Store]:
     opened.close()
 
 
+def due_in(seconds: int) -> dict[str, Any]:
+    """create's arguments for a 24h batch due `seconds` after T0 (OpenAI has no shorter
+    window)."""
+    return {"now": T0 + seconds - 86_400}
+
+
 def running(store: Store, total: int = 10, **create: Any) -> Batch:
     """A stored batch, started with `total` requests."""
     batch = store.create(input_file_id="file-in", endpoint="/v1/chat/completions", **create)
@@ -622,11 +628,11 @@ class TestExpireOverdue:
 
     def test_sweep(self, store: Store, clock: ManualClock) -> None:
         """Overdue running batches expire at `now`; others stay as they are."""
-        short = running(store, completion_window="1h")
-        finalizing = running(store, total=0, completion_window="2h")
+        short = running(store, **due_in(3600))
+        finalizing = running(store, total=0, **due_in(7200))
         store.apply(finalizing.id, Event.FINALIZE)
         later = running(store)
-        cancelling = running(store, completion_window="1h")
+        cancelling = running(store, **due_in(3600))
         store.apply(cancelling.id, Event.CANCEL)
         assert store.expire_overdue(now=T0 + 3599).expired == ()
         clock.advance(7200)
@@ -646,7 +652,7 @@ class TestExpireOverdue:
     def test_sweep_goes_on_past_a_failure(self, target: Target, clock: ManualClock) -> None:
         """A batch whose hook refuses the expiry is reported; the others still expire."""
         store = target.open(clock=clock)
-        batches = [running(store, completion_window="1h") for _ in range(3)]
+        batches = [running(store, **due_in(3600)) for _ in range(3)]
         refused = batches[1].id
 
         def hook(batch: Batch, event: Event, source: Status | None, dest: Status) -> None:
@@ -808,8 +814,7 @@ class TestRace:
             batch = store.create(
                 input_file_id=f"file-{n}",
                 endpoint="/v1/chat/completions",
-                completion_window="1h" if overdue else "24h",
-                now=now - 7200 if overdue else now,
+                now=now - 86_400 - 3600 if overdue else now,
             )
             store.apply(batch.id, Event.START, total=2 + n % 5 if n % 10 else 0)
             if n % 10 == 0:  # one in ten is finalizing already: claims contend for these
