@@ -20,10 +20,13 @@ groups, alternation).
 
 from __future__ import annotations
 
+import array
 import ast
 import copy
 import functools
 import re
+import string
+import sys
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -31,15 +34,24 @@ from typing import Any
 import attrs
 
 from ._checks import concrete
-from ._compat import _ISO, _NUMERIC, _camel
+from ._compat import (
+    _ISO,
+    _MILLISECONDS_TO,
+    _NUMERIC,
+    _STATUS_ALIASES,
+    _WINDOW_SPELLED,
+    _camel,
+)
 from ._errors import Severity
 from ._profile import Profile, resolve
 from ._record import (
     DEPTHS,
     FILE_ID_FIELDS,
+    MILLISECONDS_FROM,
     TIMESTAMP_FIELDS,
     WINDOW_PATTERN,
     Batch,
+    BatchErrors,
     RequestCounts,
     Status,
     window_seconds,
@@ -70,11 +82,13 @@ def json_schema(profile: Profile | str = "openai") -> dict[str, Any]:
     required keys, the statuses a batch can reach under the profile, the integer ranges,
     the metadata limits, and every other rule that is an error under the profile and can
     be said of one value (``object`` is ``"batch"``; under ``strict``, the endpoints and
-    the ``24h`` window). Unknown keys are allowed, as batchfsm keeps them. What a schema
-    cannot say — the lifecycle rules, which relate several fields or depend on the status,
-    and the history rules — is named in its ``description``, with a link to the violation
-    codes. A payload the schema refuses, `validate` refuses under the same profile; one it
-    accepts may still break those rules.
+    the ``24h`` window); under ``compat``, also the spellings it reads, and a list of
+    batches. The batch object is ``$defs/Batch``, which the document refers to. Unknown
+    keys are allowed, as batchfsm keeps them. What a schema cannot say — the lifecycle
+    rules, which relate several fields or depend on the status, and the history rules — is
+    named in its ``description``, with a link to the violation codes. A payload the schema
+    refuses, `validate` refuses under the same profile; one it accepts may still break
+    those rules.
 
     Args:
         profile: A `Profile` or a preset's name (``strict``, ``openai``, ``compat``).
@@ -135,9 +149,61 @@ _READERS: dict[Callable[..., Any], re.Pattern[str]] = {window_seconds: WINDOW_PA
 
 
 def _anchored(pattern: re.Pattern[str]) -> str:
-    """`pattern`, used with ``match`` and ending in ``\\Z``, as a JSON Schema pattern."""
+    """`pattern`, used with ``match`` and ending in ``\\Z``, as a JSON Schema pattern (which
+    has no flags: a pattern that ignores case spells each letter both ways)."""
     body = pattern.pattern.removesuffix(r"\Z")
+    if pattern.flags & re.IGNORECASE:
+        body = _caseless(body)
     return f"^(?:{body})$" if "|" in body else f"^{body}$"
+
+
+@functools.cache
+def _folds() -> dict[str, str]:
+    """The other characters Python's ``re`` matches to each ASCII letter when it ignores
+    case (the long s, U+017F, for s; the Kelvin sign for k), found by asking it of every
+    character."""
+    points = array.array("I", range(0x80, 0xD800))
+    points.extend(range(0xE000, 0x110000))
+    text = points.tobytes().decode(f"utf-32-{sys.byteorder[0]}e")
+    folds: dict[str, str] = {}
+    for char in re.findall("(?i)[a-z]", text):
+        (letter,) = [c for c in string.ascii_lowercase if re.fullmatch(f"(?i){c}", char)]
+        folds[letter] = folds.get(letter, "") + char
+    return folds
+
+
+def _caseless(body: str) -> str:
+    """A pattern that matches what `body` matches ignoring case, as Python's ``re`` does
+    for ASCII letters: each letter outside a class is a class of its cases, each letter in
+    a class adds its other cases (escapes are kept)."""
+    out: list[str] = []
+    index = 0
+    while index < len(body):
+        char = body[index]
+        if char == "\\":
+            out.append(body[index : index + 2])
+            index += 2
+            continue
+        if char == "[":
+            end = index + 1
+            while body[end] != "]":
+                end += 2 if body[end] == "\\" else 1
+            members = body[index + 1 : end]
+            assert not re.search(r"[A-Za-z]-|-[A-Za-z]", members), body  # no range of letters
+            letters = "".join(
+                c.swapcase() + _folds().get(c.lower(), "")
+                for c in members
+                if c.isascii() and c.isalpha()
+            )
+            out.append(f"[{members}{letters}]")
+            index = end + 1
+            continue
+        assert not (char == "?" and body[index + 1 : index + 2] in ("P", "<")), body
+        is_letter = char.isascii() and char.isalpha()
+        cases = f"{char.lower()}{char.upper()}{_folds().get(char.lower(), '')}"
+        out.append(f"[{cases}]" if is_letter else char)
+        index += 1
+    return "".join(out)
 
 
 def _derived(name: str) -> tuple[str, Schema] | None:
@@ -314,10 +380,17 @@ def _merge(base: Schema, extra: Schema) -> Schema:
 
 
 def _tidy(schema: Schema) -> Schema:
-    """`schema` without a null in ``enum`` that its ``type`` refuses anyway."""
+    """`schema` without what another of its keywords makes moot: a null in ``enum`` that
+    its ``type`` refuses, a bound past an exclusive one."""
     kinds = schema.get("type")
     if "enum" in schema and kinds is not None and "null" not in kinds:
-        return {**schema, "enum": [value for value in schema["enum"] if value is not None]}
+        schema = {**schema, "enum": [value for value in schema["enum"] if value is not None]}
+    for bound, exclusive, outside in (
+        ("maximum", "exclusiveMaximum", int.__ge__),
+        ("minimum", "exclusiveMinimum", int.__le__),
+    ):
+        if bound in schema and exclusive in schema and outside(schema[bound], schema[exclusive]):
+            schema = {key: value for key, value in schema.items() if key != bound}
     return schema
 
 
@@ -404,12 +477,13 @@ def _place(fact: str) -> list[tuple[type, str]]:
 # -- the quirks a profile reads ------------------------------------------------------------
 
 
-def _status_spellings(statuses: Iterable[Status]) -> str:
-    """A pattern of exactly the strings the compat profile reads as one of `statuses`
-    (`_compat`): blanks around the words of its value; between two words ``_``, a run of
-    blanks or hyphens, or nothing where a capital follows a small letter; and each word
-    small, or a capital, then capitals, then small letters (a small letter before a
-    capital would start another word)."""
+def _status_spellings(values: Iterable[str]) -> str:
+    """A pattern of exactly the strings the compat profile reads as one of `values`
+    (`_compat._status`: statuses, or other services' names of them): blanks around the
+    words of the value; between two words ``_``, a run of blanks or hyphens, or nothing
+    where a capital follows a small letter; and each word small, or a capital, then
+    capitals, then small letters (a small letter before a capital would start another
+    word)."""
 
     def tail(word: str, start: int, end_small: bool) -> str:
         # word[start:] after a capital: capitals, then small letters.
@@ -428,8 +502,8 @@ def _status_spellings(statuses: Iterable[Status]) -> str:
         return options[0] if len(options) == 1 else "(?:" + "|".join(options) + ")"
 
     options = []
-    for status in statuses:
-        first, *others = status.value.split("_")
+    for value in values:
+        first, *others = value.split("_")
         joined = spelled(first)
         camel = spelled(first, end_small=True)
         for word in others:
@@ -461,6 +535,7 @@ class _Builder:
             name for name in wire_keys(Batch)[0] if _NONE in typing.get_args(_hints(Batch)[name])
         )
         self.aliases = False
+        self.envelope = False  # a list of batches is also read
         self.said: set[str] = set()
         self.unsaid: set[str] = set()
 
@@ -469,8 +544,9 @@ class _Builder:
             self._record(cls)
         self._rules()
         for rule in RULES:
-            if rule.quirk and rule.severity_under(self.profile) is not None:
-                _QUIRKS[rule.code](self)
+            widen = _QUIRKS.get(rule.code)
+            if rule.quirk and rule.severity_under(self.profile) is not None and widen:
+                widen(self)  # (tests/test_schema.py holds every quirk rule to have one)
         return Generated(self._assemble(), frozenset(self.said), frozenset(self.unsaid))
 
     # The objects, from the record.
@@ -614,7 +690,6 @@ class _Builder:
         return schema
 
     def _assemble(self) -> Schema:
-        batch, *others = self.classes
         profile = self.profile.name
         lifecycle = sorted(code for code in self.unsaid if code in _PAYLOAD_CODES)
         history = sorted(code for code in self.unsaid if code not in _PAYLOAD_CODES)
@@ -634,15 +709,41 @@ class _Builder:
             f" snapshots of one batch: {', '.join(history)}. Warnings are not part of the"
             f" schema. The violation codes: {VIOLATIONS_PAGE}"
         )
+        defs = {cls.__name__: self._object(cls) for cls in sorted(self.classes, key=_name)}
+        batch = {"$ref": f"#/$defs/{Batch.__name__}"}
+        if self.envelope:
+            defs[_LISTED] = {
+                "type": "object",
+                "description": f"A list of batches, as GET /v1/batches answers: each item of"
+                f" {_LIST_ITEMS} is judged on its own (each an object of this schema).",
+                "properties": {
+                    "object": {"const": _LIST_OBJECT},
+                    _LIST_ITEMS: {"type": "array", "items": {"$ref": "#"}},
+                },
+                "required": ["object", _LIST_ITEMS],
+                "additionalProperties": True,
+            }
+            root: Schema = {"anyOf": [batch, {"$ref": f"#/$defs/{_LISTED}"}]}
+        else:
+            root = batch
         return {
             "$schema": DIALECT,
             "title": f"Batch ({profile} profile)",
-            **self._object(batch),
             "description": description,
-            "$defs": {
-                cls.__name__: self._object(cls) for cls in sorted(others, key=lambda c: c.__name__)
-            },
+            **root,
+            "$defs": defs,
         }
+
+
+def _name(cls: type) -> str:
+    return cls.__name__
+
+
+#: OpenAI's list object (`BatchErrors` is one): its ``object`` and the key of its items. A
+#: list of batches, as ``GET /v1/batches`` answers, is one too.
+_LIST_OBJECT = str(attrs.fields(BatchErrors).object.default)
+(_LIST_ITEMS,) = [name for name in wire_names(BatchErrors) if name != "object"]
+_LISTED = "BatchList"
 
 
 _PAYLOAD_CODES = frozenset(rule.code for rule in RULES if rule.stage is Stage.PAYLOAD)
@@ -656,9 +757,58 @@ def _timestamps(pattern: re.Pattern[str]) -> Callable[[_Builder], None]:
 
 
 def _statuses(builder: _Builder) -> None:
-    spellings = {"type": "string", "pattern": _status_spellings(builder.statuses)}
+    values = [status.value for status in builder.statuses]
+    spellings = {"type": "string", "pattern": _status_spellings(values)}
     for cls, name in builder.statuses_of():
         builder.also(cls, [name], spellings)
+
+
+def _aliases(code: str) -> Callable[[_Builder], None]:
+    """The widening of a quirk that reads other services' names of statuses."""
+
+    def widen(builder: _Builder) -> None:
+        names = [
+            name
+            for name, (status, reported) in _STATUS_ALIASES.items()
+            if reported == code and status in builder.statuses
+        ]
+        spellings = {"type": "string", "pattern": _status_spellings(names)}
+        for cls, field in builder.statuses_of():
+            builder.also(cls, [field], spellings)
+
+    return widen
+
+
+def _numbers(kind: str, low: int) -> Callable[[_Builder], None]:
+    """The widening of a quirk that reads numbers as timestamps: of `kind`, from `low` to
+    the last millisecond compat reads (`_compat`)."""
+
+    def widen(builder: _Builder) -> None:
+        option = {"type": kind, "minimum": low, "exclusiveMaximum": _MILLISECONDS_TO}
+        builder.also(Batch, TIMESTAMP_FIELDS, option)
+
+    return widen
+
+
+def _window_spellings(builder: _Builder) -> None:
+    spellings = {"type": "string", "pattern": _anchored(_WINDOW_SPELLED)}
+    for fact in _read_by(window_seconds):
+        cls, name = _place(fact)[-1]
+        builder.also(cls, [name], spellings)
+
+
+def _read_by(reader: Callable[..., Any]) -> list[str]:
+    """The facts that a derived fact reads through `reader` (the window, `window_seconds`)."""
+    found = []
+    for expression in DERIVED.values():
+        call = ast.parse(expression, mode="eval").body
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and NAMES.get(call.func.id) is reader
+        ):
+            found += [arg.id for arg in call.args if isinstance(arg, ast.Name) and arg.id in FACTS]
+    return found
 
 
 def _camel_case(builder: _Builder) -> None:
@@ -682,4 +832,12 @@ _QUIRKS: dict[str, Callable[[_Builder], None]] = {
     ),
     "compat.endpoint_null": lambda b: b.also(Batch, b.nullable_required, {"type": "null"}),
     "compat.endpoint_missing": lambda b: b.optional(Batch, b.nullable_required),
+    "compat.status_queued": _aliases("compat.status_queued"),
+    "compat.status_canceled": _aliases("compat.status_canceled"),
+    "compat.timestamp_ms": _numbers("integer", MILLISECONDS_FROM),
+    "compat.timestamp_float": _numbers("number", 0),
+    "compat.window_spelling": _window_spellings,
+    # A byte order mark comes before the JSON text, which is all a schema sees.
+    "compat.bom": lambda b: None,
+    "compat.list_envelope": lambda b: setattr(b, "envelope", True),
 }
