@@ -28,9 +28,10 @@ from ._record import (
     WINDOW_PATTERN,
     Batch,
     Status,
+    unknown_status,
     wire_names,
 )
-from ._strict import LongLiteral, shown
+from ._strict import STATUS_LIST, LongLiteral, shown
 from ._table import INITIAL
 
 __all__ = ["BOMS", "bom_note", "normalize"]
@@ -198,7 +199,7 @@ def _status(value: str) -> str:
     return _WORD_BREAK.sub("_", value.strip()).lower()
 
 
-def _read_status(status: str, notes: list[Violation]) -> str:
+def _read_status(status: str, notes: list[Violation]) -> str | Status:
     canonical = _status(status)
     where = child(ROOT, "status")
     if canonical in _STATUS_VALUES:
@@ -206,8 +207,10 @@ def _read_status(status: str, notes: list[Violation]) -> str:
         _note(notes, "compat.status_case", where, message)
         return canonical
     alias = _STATUS_ALIASES.get(canonical)
-    if alias is None:
-        return status
+    if alias is None:  # kept as sent: the record loads, and the status is an error
+        message = f"expected one of {STATUS_LIST}, got {shown(status, 80)}"
+        notes.append(Violation("status.unknown", where, message, Severity.ERROR))
+        return unknown_status(status)
     known, code = alias
     _note(notes, code, where, f"status {shown(status, 80)} read as {known.value!r}")
     return known.value

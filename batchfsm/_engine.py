@@ -670,7 +670,7 @@ class Lifecycle:
     def allowed_events(self, batch: Batch) -> tuple[Event, ...]:
         """The events `batch` accepts in its status, sorted (a no-op cancel included)."""
         self._check_batch(batch)
-        return self._allowed[batch.status]
+        return self._allowed.get(batch.status, ())
 
     def expire_overdue(self, batches: Iterable[Batch], *, now: int | None = None) -> Sweep:
         """Expire every batch whose deadline has passed, for a scheduler's sweep.
@@ -778,7 +778,7 @@ class Lifecycle:
                 self._check_batch(batch)
                 if (event, source) in IDEMPOTENT:
                     return
-                raise IllegalTransition(batch.id, source, event, self._allowed[source])
+                raise IllegalTransition(batch.id, source, event, self._allowed.get(source, ()))
             edge, move = step
             if source is not edge.source:  # a plain string equal to the status's value
                 self._check_batch(batch)
@@ -817,7 +817,8 @@ class Lifecycle:
                 raise ReentryError(batch.id, batch.status, E.RECORD_PROGRESS)
             status = batch.status
             if status not in RECORD_PROGRESS.statuses:
-                raise IllegalTransition(batch.id, status, E.RECORD_PROGRESS, self._allowed[status])
+                allowed = self._allowed.get(status, ())
+                raise IllegalTransition(batch.id, status, E.RECORD_PROGRESS, allowed)
             try:
                 changes = _progress(batch, delta)
                 refused = self._progress_guard(batch, 0, changes)

@@ -189,7 +189,11 @@ class IllegalTransition(TransitionError):
 
     def __init__(self, batch_id: str, status: Status, event: str, allowed: Iterable[str]) -> None:
         self.allowed = tuple(sorted(allowed))
-        listed = ", ".join(str(event) for event in self.allowed) or "none: the status is final"
+        from ._record import KNOWN_STATUSES  # which imports this module
+
+        known = status in KNOWN_STATUSES
+        final = "none: the status is final" if known else "none: no table knows the status"
+        listed = ", ".join(str(event) for event in self.allowed) or final
         message = f"cannot {event} {batch_id}: status is {status} (allowed: {listed})"
         super().__init__(batch_id, status, event, message)
 

@@ -52,6 +52,24 @@ class Status(str, enum.Enum):
         return self.value
 
 
+#: The statuses there are; a status `unknown_status` made is none of them.
+KNOWN_STATUSES: frozenset[Status] = frozenset(Status)
+
+
+def unknown_status(value: str) -> Status:
+    """A `Status` that is none of the eight: `value`, as a service sent it.
+
+    The ``compat`` profile keeps a status no profile knows this way, so that the record
+    still loads and a scheduler can store and show it: its ``value`` (and the wire) is the
+    status as sent, it is in no table (no event moves it; every check reports it as
+    ``status.unknown``), and ``status in KNOWN_STATUSES`` is false.
+    """
+    member = str.__new__(Status, value)
+    member._name_ = "UNKNOWN"
+    member._value_ = value
+    return member
+
+
 @attrs.define(slots=True, kw_only=True)
 class BatchError:
     """One entry of ``errors.data``: why (part of) a batch failed. Every member is optional."""

@@ -451,7 +451,8 @@ def optional_file_id(value: Any, _: Any = None) -> str | None:
 
 
 _STATUSES = {status.value: status for status in Status}
-_STATUS_LIST = ", ".join(repr(value) for value in _STATUSES)
+#: The statuses a status must be one of, as messages list them.
+STATUS_LIST = ", ".join(repr(value) for value in _STATUSES)
 
 
 def status(value: Any, _: Any = None) -> Status:
@@ -462,6 +463,6 @@ def status(value: Any, _: Any = None) -> Status:
         if found is not None:
             return found
         raise Invalid.one(
-            "status.unknown", f"expected one of {_STATUS_LIST}, got {shown(value, 80)}"
+            "status.unknown", f"expected one of {STATUS_LIST}, got {shown(value, 80)}"
         )
     raise wrong_type("string", value)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import batchfsm
 from batchfsm import PayloadError, Severity, Status
 from batchfsm._compat import normalize
-from batchfsm._record import MILLISECONDS_FROM
+from batchfsm._record import KNOWN_STATUSES, MILLISECONDS_FROM
 
 from helpers.payloads import minimal_payload, wire_batches
 
@@ -47,10 +47,12 @@ class TestQuirks:
         assert notes(batch) == {("$.status", "compat.status_case")}
 
     def test_unknown_status_still_refused(self) -> None:
-        """compat does not invent statuses: an unknown one is still an error."""
-        with pytest.raises(PayloadError) as info:
-            batchfsm.structure(minimal_payload(status="Done"), profile="compat")
-        assert [(v.path, v.code) for v in info.value.violations] == [("$.status", "status.unknown")]
+        """compat does not invent statuses: an unknown one is an error naming the eight,
+        though the record loads."""
+        report = batchfsm.validate(minimal_payload(status="Done"), profile="compat")
+        assert [(v.path, v.code) for v in report.errors] == [("$.status", "status.unknown")]
+        assert "'validating', 'failed'" in report.errors[0].message
+        assert report.batch is not None
 
     @pytest.mark.parametrize(
         ("text", "seconds"),
@@ -506,3 +508,50 @@ class TestListEnvelope:
         assert report.items == ()
         assert not report.ok
         assert "object.invalid" in {v.code for v in report.errors}
+
+
+class TestUnknownStatus:
+    """A status no profile knows: an error, but the record loads under compat (issue 15)."""
+
+    def test_the_record_keeps_it(self) -> None:
+        """loads under compat keeps the status as sent, and dumps writes it back."""
+        raw = json.dumps(minimal_payload(status="archived", x_vendor=[1])).encode()
+        batch = batchfsm.loads(raw, profile="compat")
+        assert batch.status.value == "archived"
+        assert batch.status not in KNOWN_STATUSES
+        assert isinstance(batch.status, Status)
+        assert json.loads(batchfsm.dumps(batch)) == json.loads(raw)
+        assert batchfsm.loads(batchfsm.dumps(batch), profile="compat") == batch
+        assert [(v.code, v.severity) for v in batch.normalizations] == [
+            ("status.unknown", Severity.ERROR)
+        ]
+
+    @pytest.mark.parametrize("profile", ["strict", "openai"])
+    def test_other_profiles_refuse_it(self, profile: str) -> None:
+        """Under strict and openai the payload does not decode at all, as before."""
+        with pytest.raises(PayloadError) as info:
+            batchfsm.structure(minimal_payload(status="archived"), profile=profile)
+        assert [v.code for v in info.value.violations] == ["status.unknown"]
+
+    def test_no_event_moves_it(self) -> None:
+        """Every event on such a batch is an IllegalTransition that says no table knows it."""
+        batch = batchfsm.structure(minimal_payload(status="archived"), profile="compat")
+        lifecycle = batchfsm.Lifecycle(profile="compat")
+        assert lifecycle.allowed_events(batch) == ()
+        data: dict[str, dict[str, Any]] = {"fail": {"errors": [batchfsm.BatchError(code="x")]}}
+        for event in batchfsm.EVENTS:
+            with pytest.raises(batchfsm.IllegalTransition, match="no table knows the status"):
+                lifecycle.fire(batch, event, **data.get(event, {}))
+        with pytest.raises(batchfsm.IllegalTransition):
+            lifecycle.record_progress(batch, completed=1)
+        assert batch.status.value == "archived"
+
+    def test_histories_report_it(self) -> None:
+        """In a history, the status is an error and follows nothing."""
+        known = minimal_payload(expires_at=1711557933)
+        unknown = {**known, "status": "archived"}
+        report = batchfsm.check_history([known, unknown], profile="compat")
+        assert [(v.path, v.code) for v in report.errors] == [
+            ("$[1].status", "status.unknown"),
+            ("$[1].status", "history.unreachable"),
+        ]
