@@ -20,6 +20,7 @@ from ._profile import PROFILES, Profile, Provenance
 from ._providers import PROVIDERS, from_provider, to_provider
 from ._record import (
     ENDPOINTS,
+    KNOWN_STATUSES,
     Batch,
     BatchError,
     BatchErrors,
@@ -64,6 +65,7 @@ __all__ = [
     "IDEMPOTENT",
     "IllegalTransition",
     "InputTokensDetails",
+    "KNOWN_STATUSES",
     "Lifecycle",
     "MAX_PER_CODE",
     "Operation",

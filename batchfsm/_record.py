@@ -28,6 +28,7 @@ __all__ = [
     "BatchError",
     "BatchErrors",
     "InputTokensDetails",
+    "KNOWN_STATUSES",
     "OutputTokensDetails",
     "RequestCounts",
     "Status",
@@ -52,8 +53,10 @@ class Status(str, enum.Enum):
         return self.value
 
 
-#: The statuses there are; a status `unknown_status` made is none of them.
 KNOWN_STATUSES: frozenset[Status] = frozenset(Status)
+"""The eight statuses. Under ``compat`` a record may hold a status no profile knows, kept
+as the service sent it (``status.unknown`` reports it): ``batch.status in KNOWN_STATUSES``
+tells it apart."""
 
 
 def unknown_status(value: str) -> Status:

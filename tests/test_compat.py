@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import batchfsm
 from batchfsm import PayloadError, Severity, Status
 from batchfsm._compat import normalize
-from batchfsm._record import KNOWN_STATUSES, MILLISECONDS_FROM
+from batchfsm._record import MILLISECONDS_FROM
 
 from helpers.payloads import minimal_payload, wire_batches
 
@@ -518,7 +518,7 @@ class TestUnknownStatus:
         raw = json.dumps(minimal_payload(status="archived", x_vendor=[1])).encode()
         batch = batchfsm.loads(raw, profile="compat")
         assert batch.status.value == "archived"
-        assert batch.status not in KNOWN_STATUSES
+        assert batch.status not in batchfsm.KNOWN_STATUSES
         assert isinstance(batch.status, Status)
         assert json.loads(batchfsm.dumps(batch)) == json.loads(raw)
         assert batchfsm.loads(batchfsm.dumps(batch), profile="compat") == batch
