@@ -10,7 +10,6 @@ batch's unknown keys (`NATIVE`), so nothing is lost.
 
 from __future__ import annotations
 
-import calendar
 import copy
 import datetime
 import functools
@@ -21,8 +20,8 @@ from typing import Any
 
 import attrs
 
-from . import _codec
-from ._errors import ArgumentError, PayloadError, Severity, Violation, capped
+from . import _codec, _json
+from ._errors import ArgumentError, Severity, Violation, capped
 from ._models import NOT_A_MODEL, model_wire
 from ._profile import Profile, resolve
 from ._providers_table import (
@@ -134,11 +133,13 @@ def native_required(name: str) -> dict[str, frozenset[str]]:
     return _fixed_point(BY_NAME[name], "intersection")
 
 
+@functools.cache
 def checked_times(provider: Provider) -> frozenset[str]:
     """The native times some edge sets: the others (updates) may appear in any status."""
     return frozenset(stamp for edge in provider.edges for stamp in edge.stamps)
 
 
+@functools.cache
 def shown(provider: Provider) -> frozenset[Status]:
     """The OpenAI statuses some native status of `provider` reads as."""
     return frozenset(reading.status for state in provider.states for reading in state.reads)
@@ -169,6 +170,7 @@ def _state(provider: Provider, name: str) -> State:
     return state
 
 
+@functools.cache
 def stand_in(provider: Provider, stamp: str) -> str:
     """Where a stamp the provider does not record takes its time from: ``before`` (the
     latest stamp set before it: the status was seen current with only those known) or
@@ -183,20 +185,36 @@ def stand_in(provider: Provider, stamp: str) -> str:
 _PATH_PART = re.compile(r"([^.\[]+)(?:\[(\d*)\])?")
 
 
+#: The keys of each path the tables name, each with the list index after it (or None).
+_STEPS: dict[str, tuple[tuple[str, int | None], ...]] = {}
+
+
+def _steps(path: str) -> tuple[tuple[str, int | None], ...]:
+    steps = []
+    for part in path.lstrip("/").split("."):
+        match = _PATH_PART.fullmatch(part)
+        if match is None:
+            raise ValueError(f"no path: {path!r}")  # a table's mistake, not a payload's
+        index = match.group(2)
+        steps.append((match.group(1), int(index) if index else None))
+    _STEPS[path] = tuple(steps)
+    return _STEPS[path]
+
+
 def lookup(document: Any, root: Any, path: str) -> Any:
     """The value at `path` (``a.b[0]``; from `document` when it starts with ``/``, else
     from `root`), or `_ABSENT`."""
-    value = document if path.startswith("/") else root
-    for part in path.lstrip("/").split("."):
-        match = _PATH_PART.fullmatch(part)
-        if match is None or not isinstance(value, Mapping) or match.group(1) not in value:
+    value = document if path[:1] == "/" else root
+    for key, index in _STEPS.get(path) or _steps(path):
+        if type(value) is not dict and not isinstance(value, Mapping):
             return _ABSENT
-        value = value[match.group(1)]
-        index = match.group(2)
-        if index is not None and index != "":
-            if not isinstance(value, list) or len(value) <= int(index):
+        value = value.get(key, _ABSENT)
+        if value is _ABSENT:
+            return _ABSENT
+        if index is not None:
+            if type(value) is not list or len(value) <= index:
                 return _ABSENT
-            value = value[int(index)]
+            value = value[index]
     return value
 
 
@@ -211,17 +229,19 @@ def parse_rfc3339(text: str) -> tuple[int, bool] | None:
     match = _RFC3339.match(text)
     if match is None:
         return None
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
-    fraction, zone = match.group(7) or "", match.group(8)
-    try:
-        moment = datetime.datetime(year, month, day, hour, minute, second)
+    try:  # the date and time, each in its range (no leap second, as datetime)
+        since = datetime.datetime.fromisoformat(text[:19]) - _EPOCH
     except ValueError:
         return None
-    seconds = calendar.timegm(moment.timetuple())
+    seconds = since.days * 86400 + since.seconds
+    fraction, zone = match.group(7) or "", match.group(8)
     if zone not in ("Z", "z"):
         sign = 1 if zone[0] == "+" else -1
         seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
     return seconds, fraction.strip("0") != ""
+
+
+_EPOCH = datetime.datetime(1970, 1, 1)
 
 
 def _where(root_path: str, key: str) -> str:
@@ -365,25 +385,34 @@ def recognise(document: dict[str, Any]) -> str | None:
     return None
 
 
+@functools.cache
+def _condition(when: str) -> Any:
+    return compile(when, f"<reading: {when}>", "eval")
+
+
 def _reading(state: State, facts: Mapping[str, Any]) -> Reading:
     for reading in state.reads:
-        if not reading.when or eval(reading.when, {"__builtins__": {}}, dict(facts)):
+        if not reading.when:
+            return reading
+        if eval(_condition(reading.when), {"__builtins__": {}}, dict(facts)):
             return reading
     return state.reads[-1]  # pragma: no cover - the last reading of a table has no condition
 
 
 def _read(
-    provider: Provider, document: dict[str, Any], profile: Profile
-) -> tuple[dict[str, Any] | None, list[Violation], bool]:
-    """The OpenAI wire object of native `document`, what reading it found, and whether its
-    deadline is the documented window rather than a native time."""
+    provider: Provider, document: dict[str, Any], profile: Profile, owned: bool
+) -> tuple[dict[str, Any] | None, list[Violation], bool, str | None]:
+    """The OpenAI wire object of native `document`, what reading it found, whether its
+    deadline is the documented window rather than a native time, and the batch's id. The
+    wire object keeps `document` itself when it is `owned` (made here), else a deep copy."""
     recognised = _recognised(provider, document)
     if recognised is None:
         message = f"not {provider.title}'s batch object: expected {describe_marks(provider)}"
-        return None, [Violation("provider.unknown", "$", message)], False
+        return None, [Violation("provider.unknown", "$", message)], False, None
     root, root_path = recognised
     reader = _Reader(provider, document, root, root_path)
     batch_id = reader.get(provider.id)
+    known_id = batch_id if isinstance(batch_id, str) else None
     if not (isinstance(batch_id, str) and batch_id):
         _missing_or_invalid(reader, provider.id, batch_id, "a non-empty string")
     raw = reader.get(provider.status)
@@ -404,7 +433,7 @@ def _read(
     counts = {count.key: reader.count(count) for count in provider.counts}
     fatal = any(v.severity is Severity.ERROR for v in reader.found)
     if fatal or state is None or not isinstance(batch_id, str):
-        return None, reader.found, False
+        return None, reader.found, False, known_id
 
     facts = {key.rsplit(".", 1)[-1]: value for key, value in (*times.items(), *counts.items())}
     reading = _reading(state, facts)
@@ -437,9 +466,9 @@ def _read(
         "error_file_id": _output(reader, provider.error_output, batch_id),
         **stamps,
         "request_counts": _counts(reader, status, counts),
-        NATIVE: {"name": provider.name, "object": copy.deepcopy(document)},
+        NATIVE: {"name": provider.name, "object": document if owned else copy.deepcopy(document)},
     }
-    return wire, reader.found, assumed
+    return wire, reader.found, assumed, known_id
 
 
 def _missing_or_invalid(reader: _Reader, key: str, value: Any, expected: str) -> None:
@@ -477,8 +506,8 @@ def _stamps(
     the status needs that the provider does not record, each from its stand-in."""
     provider = reader.provider
     stamps: dict[str, int | None] = dict.fromkeys(TIMESTAMP_FIELDS)
-    edges = transitions_for(profile)
-    may = carried_stamps(edges)[status] | {"expires_at"}
+    carried, earlier, later = _lifeline(profile)
+    may = carried[status] | {"expires_at"}
     for time in provider.times:
         target = canonical_stamp(time.role, status)
         seconds = times[time.key]
@@ -497,8 +526,7 @@ def _stamps(
                     f"{reader.fractions[time.key]!r} read as {target} {seconds}: its fraction"
                     " of a second is dropped",
                 )
-    order = stamp_order(edges)
-    needed = needed_stamps(provider.name, resolve(profile))[status]
+    needed = needed_stamps(provider.name, profile)[status]
     missing = [name for name in _EVENT_STAMPS if name in needed and stamps[name] is None]
     # A native time missing where every native path sets it was reported
     # (provider.stamp_missing); its stand-in lets the other checks still run.
@@ -506,9 +534,8 @@ def _stamps(
         for name in missing if side == "before" else reversed(missing):
             if stand_in(provider, name) != side:
                 continue
-            pairs = [a for a, b in order if b == name] if side == "before" else []
-            after = [b for a, b in order if a == name] if side == "after" else []
-            known = [t for t in (stamps[other] for other in (*pairs, *after)) if t is not None]
+            others = earlier[name] if side == "before" else later[name]
+            known = [t for t in (stamps[other] for other in others) if t is not None]
             if known:
                 stamps[name] = max(known) if side == "before" else min(known)
     created = stamps[CREATE_STAMP]
@@ -521,6 +548,19 @@ def _stamps(
             deadline = min(deadline, end)
         stamps["expires_at"] = deadline
     return stamps, assumed
+
+
+@functools.cache
+def _lifeline(
+    profile: Profile,
+) -> tuple[dict[Status, frozenset[str]], dict[str, list[str]], dict[str, list[str]]]:
+    """The stamps each OpenAI status may carry under `profile`, and for each stamp those
+    every path sets before it and those every path sets after it."""
+    edges = transitions_for(profile)
+    order = stamp_order(edges)
+    earlier = {name: [a for a, b in order if b == name] for name in TIMESTAMP_FIELDS}
+    later = {name: [b for a, b in order if a == name] for name in TIMESTAMP_FIELDS}
+    return carried_stamps(edges), earlier, later
 
 
 def _window(reader: _Reader, stamps: Mapping[str, int | None]) -> int:
@@ -632,22 +672,35 @@ def _counts(
 # -- the entry point -----------------------------------------------------------------------
 
 
-def _parse(data: object) -> object:
+def _parse(data: _json.Text) -> object:
     """Decoded JSON text, or `_ABSENT` when it is not strict JSON (validate says why)."""
-    if isinstance(data, (bytes, bytearray, memoryview)):
+    try:
+        raw = data.encode() if isinstance(data, str) else bytes(data)
+    except UnicodeEncodeError:  # a lone surrogate: the stdlib decides
+        raw = b""
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    # orjson reads an integer of 20 digits or more as a float: the stdlib keeps it exact,
+    # so that the native object is given back as it was.
+    if raw and b"0" * 20 not in raw.translate(_ZEROS):
         try:
-            data = bytes(data).decode("utf-8")
-        except UnicodeDecodeError:
-            return _ABSENT
-    assert isinstance(data, str)
+            return _json.quick_parse(raw)
+        except ValueError:  # the stdlib decides (it reads escaped lone surrogates)
+            pass
+    try:
+        text = data if isinstance(data, str) else bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        return _ABSENT
 
     def refuse(constant: str) -> object:
         raise ValueError(constant)
 
     try:
-        return json.loads(data.removeprefix("\ufeff"), parse_constant=refuse)
+        return json.loads(text.removeprefix("\ufeff"), parse_constant=refuse)
     except (ValueError, RecursionError):
         return _ABSENT
+
+
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")
 
 
 def from_provider(
@@ -677,6 +730,7 @@ def from_provider(
             "provider", f"expected one of {', '.join(PROVIDERS)} or 'auto', got {provider!r}"
         )
     resolved = resolve(profile)
+    owned = True  # whether `value` was made here (parsed, dumped): it needs no copy
     if isinstance(data, Batch):
         return validate(data, profile=resolved)
     if isinstance(data, (bytes, bytearray, memoryview, str)):
@@ -684,7 +738,7 @@ def from_provider(
         if value is _ABSENT or not isinstance(value, dict):
             return validate(data, profile=resolved)  # says what is wrong with the text
     elif isinstance(data, Mapping):
-        value = data if type(data) is dict else dict(data)
+        value, owned = (data if type(data) is dict else dict(data)), False
     elif (value := model_wire(data)) is NOT_A_MODEL:
         raise ArgumentError(
             "data",
@@ -705,27 +759,13 @@ def from_provider(
         )
     if name == "openai":
         return validate(value, profile=resolved)
-    native = BY_NAME[name]
-    wire, found, assumed = _read(native, value, resolved)
-    batch_id = _native_id(native, value)
+    wire, found, assumed, batch_id = _read(BY_NAME[name], value, resolved, owned)
     if wire is None:
         return Report(capped(found), None, batch_id)
-    try:
-        batch = _codec.structure(wire)
-    except PayloadError as error:
-        return Report(capped((*found, *error.violations)), None, batch_id)
     skipped = CONVENTIONS | (ASSUMED_DEADLINE if assumed else frozenset())
-    checked = validate(batch, profile=resolved)
+    checked = validate(wire, profile=resolved)
     found.extend(v for v in checked.violations if v.code not in skipped)
-    return Report(capped(found), checked.batch or batch, batch.id)
-
-
-def _native_id(provider: Provider, document: dict[str, Any]) -> str | None:
-    recognised = _recognised(provider, document)
-    if recognised is None:
-        return None
-    value = lookup(document, recognised[0], provider.id)
-    return value if isinstance(value, str) else None
+    return Report(capped(found), checked.batch, batch_id)
 
 
 def native_of(batch: Batch) -> tuple[str, Any] | None:

@@ -140,7 +140,7 @@ class Mark:
     value: str = ""
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # a key of the derived tables' caches
 class Provider:
     """One native batch API, as data.
 

@@ -20,7 +20,12 @@ import batchfsm
 from batchfsm import ArgumentError, PayloadError
 
 PAYLOADS = Path(__file__).parent / "payloads"
-OPENAI_PAYLOADS = sorted(PAYLOADS.glob("0*.json"))
+# The OpenAI-shaped samples of one batch object (some are histories).
+OPENAI_PAYLOADS = [
+    path
+    for path in sorted(PAYLOADS.glob("0*.json"))
+    if isinstance(json.loads(path.read_bytes()), dict)
+]
 ANTHROPIC = sorted((PAYLOADS / "providers" / "anthropic").glob("*.json"))
 PROFILES = ("strict", "openai", "compat")
 

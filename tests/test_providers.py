@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import batchfsm
 from batchfsm import ArgumentError, Severity, Status
 from batchfsm._cli import main
-from batchfsm._providers import native_carried, native_of, recognise
+from batchfsm._providers import native_carried, native_of, parse_rfc3339, recognise
 from batchfsm._providers_page import providers_page
 from batchfsm._providers_table import (
     BY_NAME,
@@ -159,7 +159,14 @@ class TestPublishedSamples:
 
 
 READABLE = [(name, native) for name, native in SNAPSHOTS if EXPECTED[name][0] is not None]
-OPENAI_PAYLOADS = sorted(SAMPLES.parent.glob("0*.json"))
+# The OpenAI-shaped samples of one batch object that compat reads (some are histories, or
+# objects no profile reads).
+OPENAI_PAYLOADS = [
+    path
+    for path in sorted(SAMPLES.parent.glob("0*.json"))
+    if isinstance(value := json.loads(path.read_bytes()), dict)
+    and batchfsm.validate(value, profile="compat").batch is not None
+]
 
 
 class TestToProvider:
@@ -248,6 +255,58 @@ class TestToProvider:
         with pytest.raises(ArgumentError) as info:
             batchfsm.to_provider(batch, provider)
         assert info.value.argument == argument
+
+
+class TestReadingValues:
+    @given(moment=st.datetimes(), fraction=st.integers(0, 999_999), offset=st.integers(-1439, 1439))
+    def test_rfc3339_times_are_the_second_they_fall_in(
+        self, moment: datetime.datetime, fraction: int, offset: int
+    ) -> None:
+        """An RFC 3339 time reads as the Unix second datetime gives it, with any separator,
+        fraction or offset, and whether a fraction was dropped."""
+        moment = moment.replace(microsecond=0)
+        zone = datetime.timezone(datetime.timedelta(minutes=offset))
+        sign, (hours, minutes) = "+-"[offset < 0], divmod(abs(offset), 60)
+        text = moment.isoformat() + (f".{fraction:06d}" if fraction else "")
+        expected = int(moment.replace(tzinfo=zone).timestamp())
+        assert parse_rfc3339(text + f"{sign}{hours:02d}:{minutes:02d}") == (expected, fraction > 0)
+        assert parse_rfc3339(text.replace("T", " ") + f"{sign}{hours:02d}:{minutes:02d}") == (
+            expected,
+            fraction > 0,
+        )
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "2024-02-30T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "0000-01-01T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01T00:60:00Z",
+            "2024-06-30T23:59:60Z",
+            "2024-01-01T00:00:00",
+            "2024-01-01",
+            "1727212644",
+        ],
+    )
+    def test_what_is_no_rfc3339_time(self, text: str) -> None:
+        """A date or time out of its range (a leap second too), or no zone, is no time."""
+        assert parse_rfc3339(text) is None
+
+    @pytest.mark.parametrize(
+        "literal", ["18446744073709551615", "18446744073709551616", "-123456789012345678901234"]
+    )
+    def test_long_integers_are_kept_exactly(self, literal: str) -> None:
+        """An integer of 20 digits or more in a native object is given back exactly, read
+        from bytes or str, with or without a BOM."""
+        native = dict(READABLE[0][1])
+        text = json.dumps(native)[:-1] + f', "x_big": {literal}}}'
+        for data in (text, text.encode(), "\ufeff" + text, b"\xef\xbb\xbf" + text.encode()):
+            batch = batchfsm.from_provider(data).batch
+            assert batch is not None
+            assert batchfsm.to_provider(batch)["x_big"] == int(literal)
+            assert type(batchfsm.to_provider(batch)["x_big"]) is int
 
 
 class TestRecognition:
