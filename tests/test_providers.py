@@ -29,6 +29,7 @@ from batchfsm._providers_table import (
     Role,
     State,
 )
+from batchfsm._table import reachable, transitions_for
 
 SAMPLES = Path(__file__).parent / "payloads" / "providers"
 PAGE = Path(__file__).parent.parent / "docs" / "providers.md"
@@ -415,6 +416,24 @@ class TestTables:
         carried = native_carried(provider.name)
         for edge in provider.edges:
             assert set(edge.stamps) <= carried[edge.dest]
+
+    @pytest.mark.parametrize("profile", ["openai", "compat"])
+    def test_an_edge_has_a_loss_where_no_openai_path_reads_it(self, profile: str) -> None:
+        """A native edge between statuses of one reading each has a loss exactly when those
+        read as OpenAI statuses no OpenAI path joins (so a history taking it is a warning
+        naming the loss); an edge into or out of a split status has none."""
+        edges = transitions_for(profile)
+        for provider in BY_NAME.values():
+            for edge in provider.edges:
+                if edge.source is None:
+                    continue
+                was = _state(provider, edge.source).reads
+                now = _state(provider, edge.dest).reads
+                if len(was) > 1 or len(now) > 1:  # its reading, not the edge, decides
+                    assert not edge.loss, (provider.name, edge)
+                    continue
+                joined = now[0].status in reachable(edges, was[0].status)
+                assert bool(edge.loss) is not joined, (provider.name, edge)
 
     def test_page_is_current(self) -> None:
         """docs/providers.md is exactly what the tables generate (regenerate: see the page)."""
