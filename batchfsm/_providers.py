@@ -244,6 +244,10 @@ def parse_rfc3339(text: str) -> tuple[int, bool] | None:
 _EPOCH = datetime.datetime(1970, 1, 1)
 
 
+_INT64 = re.compile("-?[0-9]{1,19}")
+
+
+@functools.cache
 def _where(root_path: str, key: str) -> str:
     """The JSONPath of `key` in the native object, its batch at `root_path`."""
     parts = key.lstrip("/").replace("[]", "").split(".")
@@ -328,11 +332,7 @@ class _Reader:
             return None
         if type(value) is int:
             return value
-        if (
-            self.provider.counts_as_strings
-            and isinstance(value, str)
-            and re.fullmatch(r"-?[0-9]{1,19}", value)
-        ):
+        if self.provider.counts_as_strings and isinstance(value, str) and _INT64.fullmatch(value):
             self.add(
                 "provider.string_count",
                 count.key,
@@ -881,7 +881,7 @@ def _count(provider: Provider, value: Any) -> int | None:
         return 0 if provider.counts_as_strings else None
     if type(value) is int:
         return value
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,19}", value):
+    if isinstance(value, str) and _INT64.fullmatch(value):
         return int(value)
     return None
 
