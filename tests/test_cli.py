@@ -1007,13 +1007,27 @@ def console_examples() -> list[tuple[str, str]]:
     return examples
 
 
+# The files the page's examples name, beside examples/: a user's own, here published samples.
+CLI_PAGE_FILES = {
+    "mistral-job.json": PROVIDER_SAMPLES / "mistral" / "002_QUEUED_cookbook-create.json",
+    "anthropic-polls.json": (
+        PROVIDER_SAMPLES / "anthropic" / "004_history_cookbook-in_progress-ended.json"
+    ),
+    "mistral-polls.json": PROVIDER_SAMPLES / "mistral" / "001_history_cookbook-QUEUED-SUCCESS.json",
+}
+
+
 @pytest.mark.parametrize(("command", "output"), console_examples())
-def test_cli_page_shows_what_the_command_prints(command: str, output: str) -> None:
-    """Each example on docs/cli.md prints exactly what the page shows."""
+def test_cli_page_shows_what_the_command_prints(command: str, output: str, tmp_path: Path) -> None:
+    """Each example on docs/cli.md prints exactly what the page shows, run in a directory
+    that holds examples/ and the files the page names."""
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    for name, sample in CLI_PAGE_FILES.items():
+        shutil.copyfile(sample, tmp_path / name)
     environment = {**os.environ, "PATH": f"{Path(batchfsm_command()[0]).parent}{os.pathsep}"}
     environment["PATH"] += os.environ.get("PATH", "")
     result = subprocess.run(
-        command, shell=True, cwd=ROOT, env=environment, capture_output=True, text=True
+        command, shell=True, cwd=tmp_path, env=environment, capture_output=True, text=True
     )
     assert result.stdout == output, result.stderr
     assert "Traceback" not in result.stderr
