@@ -31,7 +31,7 @@ from ._record import (
     unknown_status,
     wire_names,
 )
-from ._strict import STATUS_LIST, LongLiteral, shown
+from ._strict import LongLiteral, shown, unknown_status_message
 from ._table import INITIAL
 
 __all__ = ["BOMS", "bom_note", "normalize"]
@@ -208,7 +208,7 @@ def _read_status(status: str, notes: list[Violation]) -> str | Status:
         return canonical
     alias = _STATUS_ALIASES.get(canonical)
     if alias is None:  # kept as sent: the record loads, and the status is an error
-        message = f"expected one of {STATUS_LIST}, got {shown(status, 80)}"
+        message = unknown_status_message(status)
         notes.append(Violation("status.unknown", where, message, Severity.ERROR))
         return unknown_status(status)
     known, code = alias

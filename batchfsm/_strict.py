@@ -455,6 +455,11 @@ _STATUSES = {status.value: status for status in Status}
 STATUS_LIST = ", ".join(repr(value) for value in _STATUSES)
 
 
+def unknown_status_message(value: str) -> str:
+    """What ``status.unknown`` says of `value`: the eight statuses, and what it got."""
+    return f"expected one of {STATUS_LIST}, got {shown(value, 80)}"
+
+
 def status(value: Any, _: Any = None) -> Status:
     if type(value) is Status:
         return value
@@ -462,7 +467,5 @@ def status(value: Any, _: Any = None) -> Status:
         found = _STATUSES.get(value)
         if found is not None:
             return found
-        raise Invalid.one(
-            "status.unknown", f"expected one of {STATUS_LIST}, got {shown(value, 80)}"
-        )
+        raise Invalid.one("status.unknown", unknown_status_message(value))
     raise wrong_type("string", value)
