@@ -19,7 +19,7 @@ from cattrs.errors import AttributeValidationNote, BaseValidationError, Iterable
 from cattrs.gen import make_dict_structure_fn, override
 
 from . import _json, _strict
-from ._compat import BOMS, bom_note, normalize
+from ._compat import bom_note, normalize, without_bom
 from ._errors import MAX_PER_CODE, PayloadError, Violation
 from ._fastpath import MISS, decoder, encoder
 from ._jsonpath import ROOT, child, join
@@ -459,12 +459,10 @@ def loads(data: _json.Text, *, profile: Profile | str = "openai") -> Batch:
         if (wire := model_wire(data)) is not NOT_A_MODEL:  # an SDK's pydantic model
             return structure(wire, profile=profile) if type(wire) is dict else read(wire, key)
         data = _json.text(data)
-    if key == "compat":
-        mark = BOMS[type(data) is str]
-        if data[: len(mark)] == mark:
-            batch = _loads_text(data[len(mark) :], None, key)
-            batch.normalizations = (bom_note(), *batch.normalizations)
-            return batch
+    if key == "compat" and (text := without_bom(data)) is not None:
+        batch = _loads_text(text, None, key)
+        batch.normalizations = (bom_note(), *batch.normalizations)
+        return batch
     return _loads_text(data, fast, key)
 
 

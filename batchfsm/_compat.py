@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from ._errors import Severity, Violation
+from ._json import Text
 from ._jsonpath import ROOT, child
 from ._record import (
     MILLISECONDS_FROM,
@@ -34,7 +35,7 @@ from ._record import (
 from ._strict import LongLiteral, shown, unknown_status_message
 from ._table import INITIAL
 
-__all__ = ["BOMS", "bom_note", "normalize"]
+__all__ = ["bom_note", "normalize", "without_bom"]
 
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,]\d+)?"
@@ -55,7 +56,7 @@ _WINDOW_SPELLED = re.compile(r"\s*([1-9][0-9]{0,5})\s*(h|hrs?|hours?|d|days?)\s*
 #: Milliseconds are read below this (microseconds and the like stay errors).
 _MILLISECONDS_TO = MILLISECONDS_FROM * 1000
 #: The byte order marks a text may start with, as bytes and as str.
-BOMS = (b"\xef\xbb\xbf", "\ufeff")
+_BOMS = (b"\xef\xbb\xbf", "\ufeff")
 _FILE_IDS = ("output_file_id", "error_file_id")
 
 
@@ -241,6 +242,12 @@ def _window(window: str, notes: list[Violation]) -> str:
     where = child(ROOT, "completion_window")
     _note(notes, "compat.window_spelling", where, f"{shown(window, 80)} read as {spelled!r}")
     return spelled
+
+
+def without_bom(text: Text) -> Text | None:
+    """`text` after the byte order mark it starts with, or None if it starts with none."""
+    mark = _BOMS[isinstance(text, str)]
+    return text[len(mark) :] if text[: len(mark)] == mark else None
 
 
 def bom_note() -> Violation:

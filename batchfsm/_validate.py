@@ -15,7 +15,7 @@ import attrs
 
 from . import _codec, _json, _strict
 from ._checks import checker
-from ._compat import BOMS, bom_note, normalize
+from ._compat import bom_note, normalize, without_bom
 from ._errors import MAX_PER_CODE, ArgumentError, PayloadError, Severity, Violation, capped
 from ._fastpath import MISS
 from ._jsonpath import ROOT
@@ -167,11 +167,8 @@ def _validate(data: object, profile: Profile) -> Report:
     """`validate` without the shortcut: decode, then check the record, reporting all; of a
     payload that does not decode, every check that can still be judged (`_judgeable`)."""
     if isinstance(data, (bytes, bytearray, memoryview, str)):
-        if profile.quirks:
-            text = _json.text(data)
-            mark = BOMS[type(text) is str]
-            if text[: len(mark)] == mark:
-                return _noted(_validate_text(text[len(mark) :], profile), bom_note())
+        if profile.quirks and (text := without_bom(_json.text(data))) is not None:
+            return _noted(_validate_text(text, profile), bom_note())
         return _validate_text(data, profile)
     if isinstance(data, Batch):
         # A record may hold values set by hand: its wire form must decode as a payload
