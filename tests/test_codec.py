@@ -11,7 +11,7 @@ import json
 import math
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from batchfsm import ArgumentError, Batch, PayloadError, Status, Violation
 from batchfsm import strategies as bst
 from batchfsm._codec import _violations
 
+from helpers.odd_values import ArrayLike, BrokenMapping
 from helpers.payloads import STAMP_KEYS, json_values, minimal_payload, wire_batches
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -1030,32 +1031,6 @@ def _errors_holding_themselves() -> dict[str, Any]:
     return errors
 
 
-class _ArrayLike:
-    """Like a numpy array: == answers with another array-like, truth is ambiguous."""
-
-    def __eq__(self, other: object) -> Any:
-        return _ArrayLike()
-
-    def __ne__(self, other: object) -> Any:
-        return _ArrayLike()
-
-    def __bool__(self) -> bool:
-        raise ValueError("the truth value of an array is ambiguous")
-
-    __hash__ = object.__hash__
-
-
-class _BrokenMapping(Mapping[str, Any]):
-    def __getitem__(self, key: str) -> Any:
-        raise RuntimeError("no item")
-
-    def __iter__(self) -> Iterator[str]:
-        raise RuntimeError("no iter")
-
-    def __len__(self) -> int:
-        raise RuntimeError("no len")
-
-
 class _StrangeStatus(str):
     def strip(self, chars: Any = None) -> str:
         raise RuntimeError("no strip")
@@ -1107,7 +1082,7 @@ class TestHostileValues:
     @pytest.mark.parametrize("field", ["input_file_id", "output_file_id", "status", "endpoint"])
     def test_array_likes_are_wrong_types(self, profile: str, field: str) -> None:
         """A value whose == answers with a non-bool is a field.type, wherever it is."""
-        value = {**minimal_payload(), field: _ArrayLike(), "x": _ArrayLike()}
+        value = {**minimal_payload(), field: ArrayLike(), "x": ArrayLike()}
         found = refusal(within(10, lambda: batchfsm.structure(value, profile=profile)))
         assert found == {(f"$.{field}", "field.type"), ("$.x", "field.type")}
 
@@ -1115,9 +1090,9 @@ class TestHostileValues:
     def test_mappings_that_raise(self, profile: str) -> None:
         """A mapping whose methods raise is a field.type where it stands (or at the top)."""
         for value, path in (
-            (_BrokenMapping(), "$"),
-            ({**minimal_payload(), "request_counts": _BrokenMapping()}, "$.request_counts"),
-            ({**minimal_payload(), "metadata": _BrokenMapping()}, "$.metadata"),
+            (BrokenMapping(), "$"),
+            ({**minimal_payload(), "request_counts": BrokenMapping()}, "$.request_counts"),
+            ({**minimal_payload(), "metadata": BrokenMapping()}, "$.metadata"),
         ):
             found = refusal(within(10, lambda: batchfsm.structure(value, profile=profile)))  # noqa: B023
             assert found == {(path, "field.type")}
@@ -1172,7 +1147,7 @@ class TestHostileValues:
         """structure answers any Python value, anywhere in a payload, with a Batch or a
         PayloadError, under every profile, at once."""
         leaves = (
-            st.sampled_from([*NOT_JSON, _ArrayLike(), _BrokenMapping(), _StrangeStatus("x")])
+            st.sampled_from([*NOT_JSON, ArrayLike(), BrokenMapping(), _StrangeStatus("x")])
             | json_values
         )
         value = data.draw(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from batchfsm import PayloadError, Severity, Status
 from batchfsm._compat import normalize
 from batchfsm._record import MILLISECONDS_FROM
 
+from helpers.odd_values import BrokenMapping
 from helpers.payloads import minimal_payload, wire_batches
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -317,19 +317,9 @@ class TestHostileQuirks:
     def test_a_mapping_that_cannot_be_read_is_left_alone(self) -> None:
         """A mapping whose methods raise is not rewritten: the decoder reports it."""
 
-        class Broken(Mapping[str, Any]):
-            def __getitem__(self, key: str) -> Any:
-                raise RuntimeError("no item")
-
-            def __iter__(self) -> Iterator[str]:
-                raise RuntimeError("no iter")
-
-            def __len__(self) -> int:
-                raise RuntimeError("no len")
-
-        top = Broken()
+        top = BrokenMapping()
         assert normalize(top) == (top, [], frozenset())
-        counts = Broken()
+        counts = BrokenMapping()
         out, _, _ = normalize(minimal_payload(request_counts=counts))
         assert out["request_counts"] is counts
 

@@ -29,6 +29,8 @@ import batchfsm
 from batchfsm import ArgumentError, BatchfsmError, Report
 from batchfsm._examples import base_payload
 
+from helpers.odd_values import ArrayLike
+
 PROFILES = ("strict", "openai", "compat")
 # Events allowed per distinct object, and for the payload around it. Judging an element
 # the codec refuses costs ~140 events (cattrs' error path); a clean payload ~200 in all.
@@ -104,21 +106,6 @@ class _Color(enum.Enum):
     RED = "red"
 
 
-class _ArrayLike:
-    """Like a numpy array: == answers with another array-like, truth is ambiguous."""
-
-    def __eq__(self, other: object) -> Any:
-        return _ArrayLike()
-
-    def __ne__(self, other: object) -> Any:
-        return _ArrayLike()
-
-    def __bool__(self) -> bool:
-        raise ValueError("the truth value of an array is ambiguous")
-
-    __hash__ = object.__hash__
-
-
 class _Hostile:
     """Every special method a walk may call raises."""
 
@@ -184,7 +171,7 @@ _SCALARS: st.SearchStrategy[Any] = st.one_of(
     st.decimals(),
     st.complex_numbers(),
     st.just(_Color.RED),
-    st.builds(_ArrayLike),
+    st.builds(ArrayLike),
     st.builds(_Hostile),
     st.builds(_LyingMapping),
     st.builds(_released),
@@ -348,7 +335,7 @@ class TestOddScalars:
             uuid.UUID(int=1),
             decimal.Decimal("1.5"),
             _Color.RED,
-            _ArrayLike(),
+            ArrayLike(),
             _Hostile(),
             _Str("x"),
             _LyingMapping(),

@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from batchfsm._record import MILLISECONDS_FROM
+from batchfsm._record import MILLISECONDS_FROM, TIMESTAMP_FIELDS, Status
 
 
 def minimal_payload(**changes: Any) -> dict[str, Any]:
@@ -32,26 +32,8 @@ INT64 = st.integers(-(2**63), 2**63 - 1)
 # Timestamps compat reads as they are: not those of 12 to 14 digits, which it reads as
 # milliseconds (the openai profile reports them: stamp.milliseconds).
 STAMP = st.integers(0, MILLISECONDS_FROM - 1) | st.integers(MILLISECONDS_FROM * 1000, 2**63 - 1)
-STATUSES = (
-    "validating",
-    "failed",
-    "in_progress",
-    "finalizing",
-    "completed",
-    "expired",
-    "cancelling",
-    "cancelled",
-)
-STAMP_KEYS = (
-    "in_progress_at",
-    "expires_at",
-    "finalizing_at",
-    "completed_at",
-    "failed_at",
-    "expired_at",
-    "cancelling_at",
-    "cancelled_at",
-)
+STATUSES = tuple(status.value for status in Status)
+STAMP_KEYS = tuple(name for name in TIMESTAMP_FIELDS if name != "created_at")
 
 json_values = st.recursive(
     st.none()
